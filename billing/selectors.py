@@ -1,0 +1,30 @@
+from django.db.models import QuerySet
+
+from billing.models import FeatureGate, LedgerEntry, Tier
+from billing.services import credit_account_get
+
+
+def tier_list_public() -> QuerySet[Tier]:
+    return Tier.objects.filter(is_public=True).prefetch_related("gates").order_by("rank")
+
+
+def tier_features(*, tier: Tier) -> list[str]:
+    """Codes of the gated features this tier includes."""
+    return [g.code for g in FeatureGate.objects.select_related("min_tier")
+            if g.min_tier.rank <= tier.rank]
+
+
+def credit_history_for_user(*, user) -> QuerySet[LedgerEntry]:
+    account = credit_account_get(user=user)
+    return LedgerEntry.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def tier_limits(*, tier: Tier) -> dict:
+    return {
+        "monthly_credits": tier.monthly_credits,
+        "max_resolution": tier.max_resolution_label,
+        "max_resolution_height": tier.max_resolution,
+        "max_frames": tier.max_frames,
+        "watermark": tier.watermark,
+        "features": tier_features(tier=tier),
+    }
