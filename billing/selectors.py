@@ -1,7 +1,6 @@
 from django.db.models import QuerySet
 
 from billing.models import FeatureGate, LedgerEntry, Tier
-from billing.services import credit_account_get
 
 
 def tier_list_public() -> QuerySet[Tier]:
@@ -15,8 +14,7 @@ def tier_features(*, tier: Tier) -> list[str]:
 
 
 def credit_history_for_user(*, user) -> QuerySet[LedgerEntry]:
-    account = credit_account_get(user=user)
-    return LedgerEntry.objects.filter(account=account).order_by("-created_at", "-id")
+    return LedgerEntry.objects.filter(account__user=user).order_by("-created_at", "-id")
 
 
 def tier_limits(*, tier: Tier) -> dict:

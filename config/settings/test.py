@@ -1,4 +1,4 @@
-"""Hermetic, fast settings for pytest; PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set."""
+"""Hermetic, fast settings for pytest; PostgreSQL and Redis when DATABASE_URL, REDIS_URL are set."""
 
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR, env
