@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
 from billing.models import CreditAccount, FeatureGate, LedgerEntry, Tier
@@ -59,7 +59,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
 
     def adjust_view(self, request, pk: int):
         """Adjust a balance through the ledger service (never by editing the number)."""
-        account = CreditAccount.objects.select_related("user").get(pk=pk)
+        account = get_object_or_404(CreditAccount.objects.select_related("user"), pk=pk)
         if not self.has_change_permission(request, account):
             return redirect("admin:index")
         form = AdjustForm(request.POST or None)
@@ -78,7 +78,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
         })
 
     def tier_view(self, request, pk: int):
-        account = CreditAccount.objects.select_related("user", "tier").get(pk=pk)
+        account = get_object_or_404(CreditAccount.objects.select_related("user", "tier"), pk=pk)
         if not self.has_change_permission(request, account):
             return redirect("admin:index")
         form = TierForm(request.POST or None, initial={"tier": account.tier})
