@@ -6,10 +6,14 @@ from accounts.urls import api_urlpatterns as accounts_api
 from billing.urls import api_urlpatterns as billing_api
 from core import views as core_views
 from core.media import serve_public_media
+from generation.urls import api_urlpatterns as generation_api
+from jobs.urls import api_urlpatterns as jobs_api
 
 api_patterns = [
     *accounts_api,
     *billing_api,
+    *jobs_api,
+    *generation_api,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

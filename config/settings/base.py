@@ -215,10 +215,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {
-    "jobs.tasks.run_gpu_job": {"queue": "gpu"},
-    "jobs.tasks.run_media_job": {"queue": "media"},
-}
 CELERY_BEAT_SCHEDULE = {
     "grant-monthly-credits": {
         "task": "billing.tasks.grant_monthly_credits",
@@ -322,3 +318,31 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+
+# --- Uploads and media --------------------------------------------------------------------
+UPLOAD_MAX_BYTES = {
+    "image": env.int("UPLOAD_MAX_IMAGE_BYTES", default=10 * 1024 * 1024),
+    "video": env.int("UPLOAD_MAX_VIDEO_BYTES", default=500 * 1024 * 1024),
+    "audio": env.int("UPLOAD_MAX_AUDIO_BYTES", default=100 * 1024 * 1024),
+}
+UPLOAD_MAX_DURATION = env.int("UPLOAD_MAX_DURATION", default=30 * 60)
+MAX_VIDEO_PIXELS = env.int("MAX_VIDEO_PIXELS", default=3840 * 2160)
+
+# --- Jobs ---------------------------------------------------------------------------------
+JOB_HEARTBEAT_INTERVAL = env.float("JOB_HEARTBEAT_INTERVAL", default=5.0)
+JOB_HEARTBEAT_TIMEOUT = env.int("JOB_HEARTBEAT_TIMEOUT", default=60)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
+JOB_REQUEUE_AFTER = env.int("JOB_REQUEUE_AFTER", default=300)
+JOB_SCRATCH_DIR = env.str("JOB_SCRATCH_DIR", default="") or None
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+CELERY_BEAT_SCHEDULE["reap-jobs"] = {"task": "jobs.tasks.reap_jobs", "schedule": 30}
+CELERY_BEAT_SCHEDULE["deliver-webhooks"] = {"task": "jobs.tasks.deliver_due_webhooks",
+                                            "schedule": 60}
+JOB_EVENTS_MAX_SECONDS = env.int("JOB_EVENTS_MAX_SECONDS", default=600)
+
+# --- Generation ---------------------------------------------------------------------------
+GENERATION_DEFAULT_ENGINE = env.str("GENERATION_DEFAULT_ENGINE", default="preview")
+GENERATION_MODEL_ENGINES = env.json("GENERATION_MODEL_ENGINES", default={})
+URL_FETCH_TIMEOUT = env.float("URL_FETCH_TIMEOUT", default=20.0)
+URL_FETCH_ALLOW_PRIVATE = env.bool("URL_FETCH_ALLOW_PRIVATE", default=False)
