@@ -73,8 +73,6 @@ def check_url(url: str, *, allow_private: bool = False) -> tuple[str, str, int, 
         port = parts.port or default_port
     except ValueError:
         raise UnsafeUrl("The URL's port is not valid.") from None
-    if port != default_port and not allow_private:
-        raise UnsafeUrl("Only the default ports (80, 443) are allowed.")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
@@ -84,6 +82,8 @@ def check_url(url: str, *, allow_private: bool = False) -> tuple[str, str, int, 
         for ip in addresses:
             if not address_is_public(ip):
                 raise UnsafeUrl("The URL points to a private or reserved address.")
+        if port != default_port:
+            raise UnsafeUrl("Only the default ports (80, 443) are allowed.")
     return parts.scheme, host, port, addresses
 
 
