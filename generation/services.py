@@ -78,13 +78,20 @@ def resolve_params(*, spec: ModelSpec, data: dict, tier: Tier) -> dict:
         for optional in ("strength", "camera_move", "project_id"):
             if data.get(optional) is not None:
                 params[optional] = data[optional]
-    if min(width, height) > tier.max_resolution:
+    # The plan's resolution cap is a video limit (the contract lists it beside max frames);
+    # images are priced per image at the model's own sizes.
+    if spec.output == "video" and min(width, height) > tier.max_resolution:
         needed = _lowest_tier(lambda t: t.max_resolution >= min(width, height))
         raise TierRequired(
             f"Your {tier.name} plan allows up to {tier.max_resolution_label}.",
             required_tier=needed.slug if needed else None, current_tier=tier.slug,
             fields={"height": [f"The shorter side may be at most {tier.max_resolution} px."]})
     return params
+
+def _a(role: str) -> str:
+    words = role.replace("_", " ")
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
 
 def resolve_inputs(*, user, spec: ModelSpec, data: dict) -> dict[str, str]:
     """Input files by role -> asset names. Each comes from a filename you own or a public URL
@@ -96,7 +103,7 @@ def resolve_inputs(*, user, spec: ModelSpec, data: dict) -> dict[str, str]:
         if not filename and not url:
             if role in spec.inputs:
                 raise _invalid(f"{role}_filename",
-                               f"{spec.id} needs a {role.replace('_', ' ')}: give "
+                               f"{spec.id} needs {_a(role)}: give "
                                f"{role}_filename or {role}_url.")
             continue
         if filename and url:
@@ -105,7 +112,7 @@ def resolve_inputs(*, user, spec: ModelSpec, data: dict) -> dict[str, str]:
             takers = [m.id for m in MODELS.values() if role in m.inputs and
                       m.output == spec.output][:6]
             raise _invalid(f"{role}_filename" if filename else f"{role}_url",
-                           f"{spec.id} does not take a {role.replace('_', ' ')}"
+                           f"{spec.id} does not take {_a(role)}"
                            + (f"; models that do: {', '.join(takers)}." if takers else "."))
         if filename:
             asset = asset_get_for_user(user=user, name=filename, kinds=INPUT_KINDS[role])
