@@ -26,6 +26,7 @@ urlpatterns = [
             name="public-media"),
     path("", include("accounts.urls")),
     path("", include("billing.urls")),
+    path("", include("generation.page_urls")),
 ]
 
 handler400 = "core.views.handler400"

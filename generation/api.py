@@ -322,3 +322,20 @@ class ImageDownloadApi(DownloadApi):
 class AudioDownloadApi(DownloadApi):
     kinds = ("audio",)
 
+
+
+class GalleryMediaApi(APIView):
+    """Public: the file (or poster) of a generation its owner published to the gallery."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+                   tags=["generation"], summary="Public: a gallery item's file or thumbnail")
+    def get(self, request, generation_id: int, part: str = "media"):
+        if part not in ("media", "thumbnail"):
+            raise ApplicationError("Not found.", code="not_found", status=404)
+        generation = selectors.generation_get_public(generation_id=generation_id)
+        asset = generation.asset if part == "media" else generation.asset.thumbnail
+        if asset is None:
+            raise ApplicationError("No thumbnail.", code="not_found", status=404)
+        return asset_response(request, asset)

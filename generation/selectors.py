@@ -31,3 +31,10 @@ def generation_get_shared(*, token: str) -> Generation:
 def generation_list_public() -> QuerySet[Generation]:
     return (Generation.objects.filter(is_public=True, asset__isnull=False)
             .select_related("owner", "asset__thumbnail").order_by("-created_at", "-id"))
+
+
+def generation_get_public(*, generation_id) -> Generation:
+    generation = generation_list_public().filter(pk=generation_id).first()
+    if generation is None:
+        raise NotFound("Not found.")
+    return generation

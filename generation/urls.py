@@ -25,6 +25,8 @@ api_urlpatterns = [
          name="api-image-generation"),
     path("share/<str:token>", api.SharedApi.as_view(), name="api-share"),
     path("gallery/community", api.GalleryApi.as_view(), name="api-gallery"),
+    path("gallery/community/<int:generation_id>/<str:part>", api.GalleryMediaApi.as_view(),
+         name="api-gallery-media"),
     path("upload-image", api.UploadImageApi.as_view(), name="api-upload-image"),
     path("video/<str:filename>", api.VideoDownloadApi.as_view(), name="api-video"),
     path("image/<str:filename>", api.ImageDownloadApi.as_view(), name="api-image"),

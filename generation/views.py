@@ -1,0 +1,142 @@
+"""Dashboard pages for generation. They call the same services as the API."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from assets.services import asset_upload
+from core.errors import ApplicationError
+from generation import selectors, services
+from generation.catalogue import IMAGE_MODELS, VIDEO_MODELS, model_payload
+from generation.forms import GenerateImageForm, GenerateVideoForm
+from jobs.serializers import job_status_payload
+
+_UPLOAD_KINDS = {"image": ("image",), "last_image": ("image",), "audio": ("audio",),
+                 "video": ("video",)}
+
+
+def _submit(request, form, *, kind: str):
+    """Upload any files, then submit; errors land on the form. Returns generations or None."""
+    data = {k: v for k, v in form.cleaned_data.items()
+            if v not in (None, "") and k not in _UPLOAD_KINDS}
+    try:
+        for role, kinds in _UPLOAD_KINDS.items():
+            upload = form.cleaned_data.get(role)
+            if upload and role in form.fields:
+                data[f"{role}_filename"] = asset_upload(owner=request.user, upload=upload,
+                                                        kinds=kinds, origin="input").name
+        count = data.pop("num_images", 1)
+        generations = []
+        for index in range(count):
+            item = dict(data)
+            if count > 1 and item.get("seed", -1) != -1:
+                item["seed"] += index
+            generations.append(services.generation_submit(user=request.user, data=item,
+                                                          kind=kind))
+        return generations
+    except ApplicationError as exc:
+        for field, errors in exc.fields.items():
+            name = field.removesuffix("_filename").removesuffix("_url")
+            for error in errors:
+                form.add_error(name if name in form.fields else None, error)
+        if not exc.fields:
+            form.add_error(None, exc.message)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def generate_view(request):
+    form = GenerateVideoForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        generations = _submit(request, form, kind=services.VIDEO_JOB)
+        if generations:
+            messages.success(request, "Queued. The page follows its progress.")
+            return redirect("generation-detail", generation_id=generations[0].pk)
+    return render(request, "generation/generate.html", {
+        "form": form, "models": [model_payload(m) for m in VIDEO_MODELS], "output": "video",
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def generate_image_view(request):
+    form = GenerateImageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        generations = _submit(request, form, kind=services.IMAGE_JOB)
+        if generations:
+            messages.success(request, f"Queued {len(generations)} image(s).")
+            return redirect("images")
+    return render(request, "generation/generate.html", {
+        "form": form, "models": [model_payload(m) for m in IMAGE_MODELS], "output": "image",
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+def generation_detail_view(request, generation_id: int):
+    generation = selectors.generation_get_for_user(user=request.user,
+                                                   generation_id=generation_id)
+    status = job_status_payload(generation.job)
+    return render(request, "generation/detail.html", {"g": generation, "status": status})
+
+
+def _history(request, output_type: str, template: str):
+    page = Paginator(selectors.generation_list_for_user(user=request.user,
+                                                        output_type=output_type),
+                     24).get_page(request.GET.get("page"))
+    return render(request, template, {"page": page, "output": output_type})
+
+
+@login_required
+def videos_view(request):
+    return _history(request, "video", "generation/history.html")
+
+
+@login_required
+def images_view(request):
+    return _history(request, "image", "generation/history.html")
+
+
+def gallery_view(request):
+    page = Paginator(selectors.generation_list_public(), 24).get_page(request.GET.get("page"))
+    return render(request, "generation/gallery.html", {"page": page})
+
+
+@login_required
+@require_POST
+def generation_action_view(request, generation_id: int, action: str):
+    if action not in {"favorite", "public", "share", "delete", "cancel"}:
+        from django.http import Http404
+
+        raise Http404
+    generation = selectors.generation_get_for_user(user=request.user,
+                                                   generation_id=generation_id)
+    back = request.POST.get("next") or "videos"
+    try:
+        if action == "favorite":
+            services.generation_toggle_favorite(generation=generation)
+        elif action == "public":
+            services.generation_toggle_public(generation=generation)
+        elif action == "share":
+            token = services.generation_share(generation=generation)
+            messages.success(request, "Share link: " + request.build_absolute_uri(
+                f"/api/share/{token}"))
+        elif action == "delete":
+            services.generation_delete(generation=generation)
+            messages.success(request, "Deleted.")
+            return redirect("images" if generation.output_type == "image" else "videos")
+        elif action == "cancel":
+            from jobs.services import job_cancel
+
+            job_cancel(job=generation.job)
+            messages.success(request, "Canceled; the credits were refunded.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    if back.startswith("/") and not back.startswith("//"):
+        return redirect(back)
+    return redirect("generation-detail", generation_id=generation.pk)
