@@ -43,16 +43,14 @@ def test_redirects_are_not_followed_unless_allowed():
 
 
 def test_loopback_is_refused_before_any_connection():
-    with Receiver() as receiver:
-        with pytest.raises(UnsafeUrl, match="private"):
-            safe_request("GET", receiver.url)
+    with Receiver() as receiver, pytest.raises(UnsafeUrl, match="private"):
+        safe_request("GET", receiver.url)
     assert receiver.requests == []
 
 
 def test_responses_are_capped(tmp_path):
-    with Receiver(body=b"x" * 5000) as receiver:
-        with pytest.raises(UnsafeUrl) as exc:
-            safe_request("GET", receiver.url, max_bytes=1000, allow_private=True)
+    with Receiver(body=b"x" * 5000) as receiver, pytest.raises(UnsafeUrl) as exc:
+        safe_request("GET", receiver.url, max_bytes=1000, allow_private=True)
     assert exc.value.code == "response_too_large"
 
 
