@@ -42,8 +42,9 @@ def _submit(request, form, *, kind: str):
             name = field.removesuffix("_filename").removesuffix("_url")
             for error in errors:
                 form.add_error(name if name in form.fields else None, error)
-        if not exc.fields:
-            form.add_error(None, exc.message)
+        if not exc.fields or exc.code != "invalid":
+            hint = " See the pricing page for plans." if exc.code == "tier_required" else ""
+            form.add_error(None, exc.message + hint)
     except ValidationError as exc:
         form.add_error(None, exc)
     return None
