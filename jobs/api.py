@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from jobs.fastpath import fast_status
 from jobs.models import Job
 from jobs.selectors import job_get_for_user, job_list_active_for_user, queue_stats
 from jobs.serializers import CancelSerializer, JobStatusSerializer, job_status_payload
@@ -23,6 +24,14 @@ def _base_url(request) -> str:
 
 
 class StatusApi(APIView):
+    def dispatch(self, request, *args, **kwargs):
+        # API-key polling is answered by the one-query fast path when it applies.
+        response = fast_status(request, kwargs.get("job_id"))
+        if response is not None:
+            self.headers = {}
+            return response
+        return super().dispatch(request, *args, **kwargs)
+
     @extend_schema(
         parameters=[OpenApiParameter("job_id", OpenApiTypes.UUID, required=False,
                                      description="The job id (or use /api/status/{job_id})")],

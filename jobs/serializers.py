@@ -24,12 +24,20 @@ def asset_payload(asset: Asset, *, base_url: str = "") -> dict:
     }
 
 
-def job_status_payload(job: Job, *, base_url: str = "", outputs=None) -> dict:
+_UNSET = object()
+
+
+def job_status_payload(job: Job, *, base_url: str = "", outputs=None, position=_UNSET,
+                       parent_public_id=_UNSET) -> dict:
     """The status document of GET /api/status, webhooks and the events stream.
 
-    Queries: one for the queue position while queued, one for the outputs once completed.
+    Queries: one for the queue position while queued and one for the outputs once completed,
+    unless the caller already has them (`position`, `outputs`, `parent_public_id`).
     """
-    position = job_queue_position(job=job)
+    if position is _UNSET:
+        position = job_queue_position(job=job)
+    if parent_public_id is _UNSET:
+        parent_public_id = job.parent.public_id if job.parent_id else None
     if outputs is None:
         outputs = (list(Asset.objects.filter(source_job_id=job.public_id, origin="output")
                         .select_related("thumbnail").order_by("id"))
@@ -50,7 +58,7 @@ def job_status_payload(job: Job, *, base_url: str = "", outputs=None) -> dict:
         "outputs": [asset_payload(a, base_url=base_url) for a in outputs],
         "error": ({"code": job.error_code, "message": job.error_message}
                   if job.status in (Job.Status.FAILED, Job.Status.CANCELED) else None),
-        "parent_job_id": str(job.parent.public_id) if job.parent_id else None,
+        "parent_job_id": str(parent_public_id) if parent_public_id else None,
         "created_at": job.created_at.isoformat(),
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,

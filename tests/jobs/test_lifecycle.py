@@ -200,8 +200,84 @@ def test_status_query_count_does_not_grow_with_jobs(owner_api, world):
     owner_api.get(f"/api/status/{job.public_id}")
     with CaptureQueriesContext(connection) as queries:
         assert owner_api.get(f"/api/status/{job.public_id}").status_code == 200
-    # 3 queries: API key + user, the job, its queue position (the ETA mean is cached).
+    # 1 query: the API key, its owner, the job and its queue position together (fast path).
+    assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+def test_status_query_count_with_a_jwt(api, world):
+    from accounts.services import jwt_pair_issue
+
+    for _ in range(10):
+        submit(world.owner, cost=1)
+    job = submit(world.owner, cost=1)
+    api.credentials(HTTP_AUTHORIZATION="Bearer " + jwt_pair_issue(user=world.owner)[
+        "access_token"])
+    api.get(f"/api/status/{job.public_id}")
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(f"/api/status/{job.public_id}").status_code == 200
+    # 3 queries: the user (token), the job, its queue position.
     assert len(queries) == 3, [q["sql"] for q in queries]
+
+
+def test_fast_path_and_regular_view_answer_the_same(owner_api, client, world,
+                                                    django_capture_on_commit_callbacks):
+    from tests.factories import PASSWORD
+
+    queued = submit(world.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = submit(world.owner)
+    client.login(username="owner", password=PASSWORD)  # session: the regular DRF view
+    for job in (queued, done):
+        fast = owner_api.get(f"/api/status/{job.public_id}")
+        regular = client.get(f"/api/status/{job.public_id}")
+        assert "ETag" in fast and "ETag" not in regular
+        assert fast.json() == regular.json()
+
+
+def test_status_etag_gives_304(owner_api, world):
+    job = submit(world.owner)
+    first = owner_api.get(f"/api/status/{job.public_id}")
+    again = owner_api.get(f"/api/status/{job.public_id}", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+    job_cancel(job=job)
+    changed = owner_api.get(f"/api/status/{job.public_id}", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed.json()["status"] == "canceled"
+
+
+def test_fast_path_refuses_revoked_keys_and_inactive_owners(api, world):
+    from accounts.services import api_key_create, api_key_revoke
+
+    job = submit(world.owner)
+    key, raw = api_key_create(user=world.owner, name="poller")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.get(f"/api/status/{job.public_id}").status_code == 200
+    api_key_revoke(key=key)
+    assert_error(api.get(f"/api/status/{job.public_id}"), 401, "authentication_failed")
+    _key2, raw2 = api_key_create(user=world.owner, name="poller2")
+    world.owner.is_active = False
+    world.owner.save()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw2}")
+    assert_error(api.get(f"/api/status/{job.public_id}"), 401)
+
+
+def test_fast_path_applies_the_request_rate_limit(owner_api, world, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"anon": "100/min", "user": "3/min"}}
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import UserRateThrottle
+
+    api_settings.reload()
+    UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    try:
+        job = submit(world.owner)
+        codes = [owner_api.get(f"/api/status/{job.public_id}").status_code for _ in range(5)]
+        assert codes[:3] == [200, 200, 200] and codes[3] == 429
+    finally:
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                                   "DEFAULT_THROTTLE_RATES": {"anon": "10000/min",
+                                                              "user": "10000/min"}}
+        api_settings.reload()
+        UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
 
 def test_cancel_api_refunds_and_refuses_twice(owner_api, world):
