@@ -106,46 +106,70 @@ def _worker_env(tmp_path: Path) -> dict:
     return env
 
 
-@pytest.fixture
-def live_worker(transactional_db, tmp_path, settings):
-    """A real `celery worker` process on the configured broker, pointed at the test database.
-
-    Yields the Celery app configured like the worker; tasks sent with it run in that process.
-    """
+def start_worker(tmp_path: Path, *, queues: str, extra_env: dict | None = None):
+    """Start a real `celery worker` process pointed at the test database; wait for its pong."""
     from config.celery import app
 
     env = _worker_env(tmp_path)
+    env.update(extra_env or {})
     name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
-    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
-    log = tmp_path / "worker.log"
+    log = tmp_path / f"worker-{time.monotonic_ns()}.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
-         "--concurrency", "1", "-Q", queue, "--hostname", name, "--loglevel", "INFO",
+         "--concurrency", "1", "-Q", queues, "--hostname", name, "--loglevel", "INFO",
          "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    worker = _LiveWorker(app=app, name=name, queue=queues, proc=proc, log=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited early:\n{log.read_text()}")
+        if app.control.ping(destination=[name], timeout=1.0):
+            return worker
+    worker.stop()
+    raise RuntimeError(f"worker did not answer ping:\n{log.read_text()}")
+
+
+@pytest.fixture
+def live_worker(transactional_db, tmp_path, settings):
+    """A real worker on a private queue; tasks sent with the yielded app run in it."""
+    from config.celery import app
+
+    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
+    worker = start_worker(tmp_path, queues=queue)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{log.read_text()}")
-            if app.control.ping(destination=[name], timeout=1.0):
-                break
-        else:
-            raise RuntimeError(f"worker did not answer ping:\n{log.read_text()}")
-        yield _LiveWorker(app=app, name=name, queue=queue, proc=proc, log=log)
+        yield worker
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue = previous
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        worker.stop()
+
+
+@pytest.fixture
+def job_workers(transactional_db, tmp_path, settings):
+    """Start real workers on the job queues (default, media, gpu); all are stopped after."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    started: list[_LiveWorker] = []
+
+    def start(**env) -> _LiveWorker:
+        worker = start_worker(tmp_path, queues="default,media,gpu",
+                              extra_env={k: str(v) for k, v in env.items()})
+        started.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        app.conf.task_always_eager = previous
+        for worker in started:
+            worker.stop()
 
 
 @dataclass
@@ -155,6 +179,25 @@ class _LiveWorker:
     queue: str
     proc: subprocess.Popen
     log: Path
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def kill(self):
+        """SIGKILL the whole worker (main process and pool) at once."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def pool_children(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
+                             text=True)
+        return [int(p) for p in out.stdout.split()]
 
     def wait_for(self, predicate, timeout: float = 30.0, interval: float = 0.1):
         deadline = time.monotonic() + timeout
