@@ -339,3 +339,20 @@ class GalleryMediaApi(APIView):
         if asset is None:
             raise ApplicationError("No thumbnail.", code="not_found", status=404)
         return asset_response(request, asset)
+
+
+class EnginesStatusApi(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["generation"],
+                   summary="Engine health: GPU servers, queues, VRAM, and which engine serves "
+                           "each model")
+    def get(self, request):
+        from engines.registry import engines_health
+        from generation.catalogue import MODELS, engine_for
+
+        health = engines_health()
+        comfy = health.get("comfyui", {})
+        return Response({
+            "online": bool(comfy.get("online")),
+            "engines": health,
+            "models": {model_id: engine_for(model_id) for model_id in MODELS},
+        })

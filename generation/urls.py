@@ -5,6 +5,7 @@ from generation import api
 api_urlpatterns = [
     path("models", api.ModelsApi.as_view(), name="api-models"),
     path("image-models", api.ImageModelsApi.as_view(), name="api-image-models"),
+    path("comfyui/status", api.EnginesStatusApi.as_view(), name="api-comfyui-status"),
     path("generation-cost", api.GenerationCostApi.as_view(), name="api-generation-cost"),
     path("generate", api.GenerateApi.as_view(), name="api-generate"),
     path("generate-image", api.GenerateImageApi.as_view(), name="api-generate-image"),

@@ -153,3 +153,20 @@ def test_generate_image_makes_one_job_per_image(owner_api, world):
 def test_generate_needs_credentials(api):
     assert_error(api.post("/api/generate", {"prompt": "x"}, format="json"), 401)
     assert_error(api.post("/api/generate-image", {"prompt": "x"}, format="json"), 401)
+
+
+def test_engine_status_reports_preview_as_what_it_is(owner_api):
+    body = owner_api.get("/api/comfyui/status").json()
+    assert body["online"] is False
+    assert body["engines"]["preview"]["ai"] is False
+    assert body["engines"]["comfyui"]["configured"] is False
+    assert body["models"]["wan-t2v"] == "preview"
+
+
+def test_a_model_mapped_to_an_unconfigured_engine_is_503(owner_api, world, settings):
+    settings.GENERATION_MODEL_ENGINES = {"wan-t2v": "comfyui"}
+    body = assert_error(owner_api.post("/api/generate", {"prompt": "x"}, format="json"), 503,
+                        "engine_unavailable")
+    assert body["engine"] == "comfyui" and "configure" in body["error"]
+    assert not Job.objects.exists()
+    assert CreditAccount.objects.get(user=world.owner).balance == 150
