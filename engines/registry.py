@@ -10,7 +10,7 @@ import threading
 
 from engines.base import Engine, EngineUnavailableError
 
-_config: dict = {"comfyui_urls": [], "comfyui_options": {}}
+_config: dict = {"comfyui_urls": [], "comfyui_options": {}, "openai": {}}
 _instances: dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -49,6 +49,20 @@ def _build(name: str) -> Engine:
     return ComfyUIEngine(urls=list(_config["comfyui_urls"]), **_config["comfyui_options"])
 
 
+def get_llm(capability: str = "chat"):
+    """The OpenAI-compatible client when it is configured for `capability`
+    (chat, speech, transcription, image); EngineUnavailableError otherwise."""
+    from engines.openai_compatible import OpenAICompatibleClient
+
+    options = _config["openai"]
+    client = OpenAICompatibleClient(**options) if options.get("base_url") else None
+    if client is None or not client.supports(capability):
+        raise EngineUnavailableError(
+            f"No OpenAI-compatible server is configured for {capability}. Set OPENAI_BASE_URL "
+            f"and OPENAI_{capability.upper()}_MODEL.", code="engine_unavailable")
+    return client
+
+
 def engines_health() -> dict[str, dict]:
     """Each known engine's health; an unconfigured engine is reported as such."""
     report = {"preview": {"engine": "preview", "online": True, "configured": True,
@@ -64,4 +78,10 @@ def engines_health() -> dict[str, dict]:
     else:
         report["comfyui"] = {"engine": "comfyui", "configured": False, "online": False,
                              "hint": "Set COMFYUI_URLS to one or more ComfyUI servers."}
+    openai = _config["openai"]
+    report["openai_compatible"] = {
+        "engine": "openai_compatible", "configured": bool(openai.get("base_url")),
+        "capabilities": sorted(k.removesuffix("_model") for k, v in openai.items()
+                               if k.endswith("_model") and v),
+    }
     return report

@@ -356,3 +356,25 @@ class EnginesStatusApi(APIView):
             "engines": health,
             "models": {model_id: engine_for(model_id) for model_id in MODELS},
         })
+
+
+class GeneratePromptSerializer(serializers.Serializer):
+    idea = serializers.CharField(max_length=1000)
+    style = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    model = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+class GeneratePromptApi(APIView):
+    @extend_schema(request=GeneratePromptSerializer,
+                   responses={200: inline_serializer("GeneratedPrompt", {
+                       "prompt": serializers.CharField(),
+                       "negative_prompt": serializers.CharField(),
+                       "engine": serializers.CharField()})},
+                   tags=["generation"],
+                   summary="Turn an idea into a full video prompt (needs an LLM; 503 without)")
+    def post(self, request):
+        from generation.prompts import prompt_generate
+
+        data = GeneratePromptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(prompt_generate(**data.validated_data))

@@ -10,6 +10,7 @@ api_urlpatterns = [
     path("generate", api.GenerateApi.as_view(), name="api-generate"),
     path("generate-image", api.GenerateImageApi.as_view(), name="api-generate-image"),
     path("extend-video", api.ExtendVideoApi.as_view(), name="api-extend-video"),
+    path("generate-prompt", api.GeneratePromptApi.as_view(), name="api-generate-prompt"),
     path("generate-v2v", api.GenerateV2VApi.as_view(), name="api-generate-v2v"),
     path("generations", api.GenerationListApi.as_view(), name="api-generations"),
     path("generations/<int:generation_id>", api.GenerationDetailApi.as_view(),

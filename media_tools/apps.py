@@ -11,4 +11,11 @@ class MediaToolsConfig(AppConfig):
         from engines.registry import configure
 
         # The engines package reads no Django settings; hand them over once.
-        configure(comfyui_urls=settings.COMFYUI_URLS)
+        configure(comfyui_urls=settings.COMFYUI_URLS, openai={
+            "base_url": settings.OPENAI_BASE_URL, "api_key": settings.OPENAI_API_KEY,
+            "chat_model": settings.OPENAI_CHAT_MODEL,
+            "speech_model": settings.OPENAI_SPEECH_MODEL,
+            "transcription_model": settings.OPENAI_TRANSCRIPTION_MODEL,
+            "image_model": settings.OPENAI_IMAGE_MODEL,
+            "timeout": settings.OPENAI_TIMEOUT,
+        })

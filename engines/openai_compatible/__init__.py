@@ -1,0 +1,3 @@
+from engines.openai_compatible.client import OpenAICompatibleClient, Transcript
+
+__all__ = ["OpenAICompatibleClient", "Transcript"]
