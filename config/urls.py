@@ -8,12 +8,14 @@ from core import views as core_views
 from core.media import serve_public_media
 from generation.urls import api_urlpatterns as generation_api
 from jobs.urls import api_urlpatterns as jobs_api
+from studio.urls import api_urlpatterns as studio_api
 
 api_patterns = [
     *accounts_api,
     *billing_api,
     *jobs_api,
     *generation_api,
+    *studio_api,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

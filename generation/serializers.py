@@ -10,6 +10,7 @@ from generation.models import Generation
 
 VIDEO_IDS = [m.id for m in VIDEO_MODELS]
 IMAGE_IDS = [m.id for m in IMAGE_MODELS]
+ALL_IDS = VIDEO_IDS + IMAGE_IDS
 
 
 class _Common(serializers.Serializer):
@@ -58,7 +59,7 @@ class GenerateImageSerializer(_Common):
 
 
 class CostQuerySerializer(serializers.Serializer):
-    model = serializers.ChoiceField(choices=VIDEO_IDS + IMAGE_IDS)
+    model = serializers.ChoiceField(choices=ALL_IDS)
     frames = serializers.IntegerField(required=False, min_value=1, max_value=999)
     steps = serializers.IntegerField(required=False, min_value=1, max_value=150)
 

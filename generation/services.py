@@ -44,6 +44,12 @@ def resolve_params(*, spec: ModelSpec, data: dict, tier: Tier) -> dict:
     that would allow it)."""
     width = data.get("width") or spec.width
     height = data.get("height") or spec.height
+    if (spec.output == "video" and not data.get("width") and not data.get("height")
+            and min(width, height) > tier.max_resolution):
+        # No size asked for: fit the model's default framing into the plan's resolution.
+        scale = tier.max_resolution / min(width, height)
+        m = spec.size_multiple
+        width, height = (max(m, int(width * scale) // m * m), max(m, int(height * scale) // m * m))
     for name, value in (("width", width), ("height", height)):
         if value % spec.size_multiple:
             near = max(spec.size_multiple, round(value / spec.size_multiple) * spec.size_multiple)

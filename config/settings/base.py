@@ -290,6 +290,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api",
+    "ENUM_NAME_OVERRIDES": {
+        "VideoModelEnum": "generation.serializers.VIDEO_IDS",
+        "ImageModelEnum": "generation.serializers.IMAGE_IDS",
+        "ModelIdEnum": "generation.serializers.ALL_IDS",
+        "ElementKindEnum": "studio.models.Element.Kind",
+    },
 }
 
 # --- Reelforge ----------------------------------------------------------------------------

@@ -170,3 +170,15 @@ def test_a_model_mapped_to_an_unconfigured_engine_is_503(owner_api, world, setti
     assert body["engine"] == "comfyui" and "configure" in body["error"]
     assert not Job.objects.exists()
     assert CreditAccount.objects.get(user=world.owner).balance == 150
+
+
+def test_default_sizes_are_fitted_to_the_plan(owner_api, world):
+    body = owner_api.post("/api/generate", {"prompt": "x", "model": "ltx-t2v"},
+                          format="json").json()
+    job = Job.objects.get(public_id=body["job_id"])
+    assert (job.params["width"], job.params["height"]) == (720, 480)
+    tier_set(user=world.owner, tier=Tier.objects.get(slug="starter"))
+    body = owner_api.post("/api/generate", {"prompt": "x", "model": "ltx-t2v"},
+                          format="json").json()
+    job = Job.objects.get(public_id=body["job_id"])
+    assert (job.params["width"], job.params["height"]) == (768, 512)

@@ -1,0 +1,114 @@
+from django.conf import settings
+from django.db import models
+
+from assets.models import Asset
+from core.models import TimeStampedModel
+from generation.models import Generation
+
+
+class Project(TimeStampedModel):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="projects")
+    name = models.CharField(max_length=200)
+    description = models.TextField(max_length=5000, blank=True)
+    model = models.CharField(max_length=60, default="wan-t2v",
+                             help_text="The video model new shots are generated with.")
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="studio_project_recent")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Shot(TimeStampedModel):
+    class ShotType(models.TextChoices):
+        ESTABLISHING = "establishing", "Establishing"
+        WIDE = "wide", "Wide"
+        MEDIUM = "medium", "Medium"
+        CLOSE_UP = "close_up", "Close-up"
+        EXTREME_CLOSE_UP = "extreme_close_up", "Extreme close-up"
+        OVER_THE_SHOULDER = "over_the_shoulder", "Over the shoulder"
+        POV = "pov", "Point of view"
+        AERIAL = "aerial", "Aerial"
+
+    class CameraMove(models.TextChoices):
+        STATIC = "static", "Static"
+        PAN_LEFT = "pan_left", "Pan left"
+        PAN_RIGHT = "pan_right", "Pan right"
+        TILT_UP = "tilt_up", "Tilt up"
+        TILT_DOWN = "tilt_down", "Tilt down"
+        DOLLY_IN = "dolly_in", "Dolly in"
+        DOLLY_OUT = "dolly_out", "Dolly out"
+        ORBIT = "orbit", "Orbit"
+        HANDHELD = "handheld", "Handheld"
+        CRANE = "crane", "Crane"
+
+    class Transition(models.TextChoices):
+        CUT = "cut", "Cut"
+        FADE = "fade", "Fade"
+        CROSSFADE = "crossfade", "Crossfade"
+        WIPE = "wipe", "Wipe"
+        SLIDE = "slide", "Slide"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="shots")
+    position = models.PositiveIntegerField(default=0)
+    prompt = models.TextField(max_length=2000, blank=True)
+    notes = models.TextField(max_length=5000, blank=True)
+    duration = models.FloatField(default=4.0)
+    shot_type = models.CharField(max_length=24, choices=ShotType.choices, default=ShotType.MEDIUM)
+    camera_move = models.CharField(max_length=16, choices=CameraMove.choices,
+                                   default=CameraMove.STATIC)
+    transition = models.CharField(max_length=12, choices=Transition.choices,
+                                  default=Transition.CUT)
+    generation = models.ForeignKey(Generation, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", help_text="The video linked to the shot.")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(duration__gt=0) &
+                                   models.Q(duration__lte=120),
+                                   name="studio_shot_duration_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.prompt[:40]}"
+
+
+class Element(TimeStampedModel):
+    class Kind(models.TextChoices):
+        CHARACTER = "character", "Character"
+        PROP = "prop", "Prop"
+        LOCATION = "location", "Location"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="elements")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CHARACTER)
+    name = models.CharField(max_length=100)
+    description = models.TextField(max_length=2000, blank=True)
+    reference_image = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+
+    class Meta:
+        ordering = ["kind", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Comment(TimeStampedModel):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                               related_name="+")
+    shot = models.ForeignKey(Shot, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="comments")
+    text = models.TextField(max_length=5000)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:40]

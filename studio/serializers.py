@@ -1,0 +1,129 @@
+from rest_framework import serializers
+
+from generation.serializers import VIDEO_IDS
+from jobs.serializers import asset_url
+from studio.models import Comment, Element, Project, Shot
+
+
+def _base(context) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri("/").rstrip("/") if request else ""
+
+
+class ProjectWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    model = serializers.ChoiceField(choices=VIDEO_IDS, required=False)
+
+
+class ProjectUpdateSerializer(ProjectWriteSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+
+
+class ShotWriteSerializer(serializers.Serializer):
+    prompt = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    duration = serializers.FloatField(required=False, min_value=0.5, max_value=120)
+    shot_type = serializers.ChoiceField(choices=Shot.ShotType.choices, required=False)
+    camera_move = serializers.ChoiceField(choices=Shot.CameraMove.choices, required=False)
+    transition = serializers.ChoiceField(choices=Shot.Transition.choices, required=False)
+    filename = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                     help_text="Link a video you own; empty unlinks.")
+
+
+class ReorderSerializer(serializers.Serializer):
+    order = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=500)
+
+
+class ShotSerializer(serializers.ModelSerializer):
+    filename = serializers.CharField(source="asset.name", default=None)
+    video_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    generation_id = serializers.IntegerField(source="generation.pk", default=None)
+    job_id = serializers.UUIDField(source="generation.job.public_id", default=None)
+    generation_status = serializers.CharField(source="generation.job.status", default=None)
+
+    class Meta:
+        model = Shot
+        fields = ["id", "position", "prompt", "notes", "duration", "shot_type", "camera_move",
+                  "transition", "filename", "video_url", "thumbnail_url", "generation_id",
+                  "job_id", "generation_status", "created_at", "updated_at"]
+
+    def get_video_url(self, obj) -> str | None:
+        return asset_url(obj.asset, base_url=_base(self.context)) if obj.asset_id else None
+
+    def get_thumbnail_url(self, obj) -> str | None:
+        if not obj.asset_id or not obj.asset.thumbnail_id:
+            return None
+        return asset_url(obj.asset.thumbnail, base_url=_base(self.context))
+
+
+class ElementSerializer(serializers.ModelSerializer):
+    reference_image = serializers.CharField(source="reference_image.name", default=None)
+
+    class Meta:
+        model = Element
+        fields = ["id", "kind", "name", "description", "reference_image", "created_at"]
+
+
+class ElementWriteSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Element.Kind.choices, required=False)
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reference_image = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                            help_text="An image you uploaded (filename).")
+
+
+class ElementUpdateSerializer(ElementWriteSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username")
+
+    class Meta:
+        model = Comment
+        fields = ["id", "text", "shot_id", "author", "created_at"]
+
+
+class CommentWriteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=5000)
+    shot_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class ProjectListSerializer(serializers.ModelSerializer):
+    shot_count = serializers.IntegerField()
+    cover = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "description", "model", "shot_count", "cover", "created_at",
+                  "updated_at"]
+
+    def get_cover(self, obj) -> str | None:
+        shot = self.context.get("covers", {}).get(obj.pk)
+        if shot is None:
+            return None
+        asset = shot.asset.thumbnail or shot.asset
+        return asset_url(asset, base_url=_base(self.context))
+
+
+class ProjectDetailSerializer(serializers.ModelSerializer):
+    shots = ShotSerializer(many=True)
+    elements = ElementSerializer(many=True)
+    generations = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "description", "model", "shots", "elements", "generations",
+                  "created_at", "updated_at"]
+
+    def get_generations(self, obj) -> list[dict]:
+        return [{"generation_id": s.generation_id, "shot_id": s.pk,
+                 "job_id": str(s.generation.job.public_id), "status": s.generation.job.status}
+                for s in obj.shots.all() if s.generation_id]
+
+
+class ScriptToShotsSerializer(serializers.Serializer):
+    script = serializers.CharField(max_length=20000)
+    max_shots = serializers.IntegerField(min_value=1, max_value=50, default=12)
