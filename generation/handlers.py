@@ -42,19 +42,22 @@ def extract_frame(video: Path, target: Path, *, position: str = "last") -> Path:
     return target
 
 
+def store_video(job, path: Path, workdir: Path) -> Asset:
+    """Store a rendered video with a thumbnail of its first frame, as the job's output."""
+    info = ffmpeg.probe(path)
+    thumb_path = extract_frame(path, workdir / f"{path.stem}-thumb.png", position="first")
+    thumb = asset_create_from_path(
+        owner=job.owner, path=thumb_path, kind=Asset.Kind.IMAGE, extension="png",
+        origin=Asset.Origin.THUMBNAIL, source_job_id=job.public_id,
+        info=validate_image(thumb_path, max_bytes=50 * 1024 * 1024,
+                            max_pixels=settings.MAX_IMAGE_PIXELS))
+    return asset_create_from_path(owner=job.owner, path=path, kind="video", extension="mp4",
+                                  source_job_id=job.public_id, info=info, thumbnail=thumb)
+
+
 def _store(job, out, workdir: Path) -> Asset:
     if out.kind == "video":
-        info = ffmpeg.probe(out.path)
-        thumb_path = extract_frame(out.path, workdir / f"{out.path.stem}-thumb.png",
-                                   position="first")
-        thumb = asset_create_from_path(
-            owner=job.owner, path=thumb_path, kind=Asset.Kind.IMAGE, extension="png",
-            origin=Asset.Origin.THUMBNAIL, source_job_id=job.public_id,
-            info=validate_image(thumb_path, max_bytes=50 * 1024 * 1024,
-                                max_pixels=settings.MAX_IMAGE_PIXELS))
-        return asset_create_from_path(owner=job.owner, path=out.path, kind="video",
-                                      extension="mp4", source_job_id=job.public_id, info=info,
-                                      thumbnail=thumb)
+        return store_video(job, out.path, workdir)
     if out.kind == "image":
         info = validate_image(out.path, max_bytes=200 * 1024 * 1024,
                               max_pixels=settings.MAX_IMAGE_PIXELS)

@@ -1,5 +1,5 @@
 from drf_spectacular.utils import OpenApiTypes, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -207,3 +207,30 @@ class ScriptToShotsApi(APIView):
         data = ScriptToShotsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(services.script_to_shots(**data.validated_data))
+
+
+class ExportSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=["720p", "1080p", "4K"], default="1080p")
+    webhook = serializers.URLField(required=False, max_length=2000)
+
+
+class ProjectExportApi(APIView):
+    @extend_schema(request=ExportSerializer, responses={202: OpenApiTypes.OBJECT}, tags=TAGS,
+                   summary="Export the project's shots as one video (max(3, 2 x clips) credits)")
+    def post(self, request, project_id: int):
+        from jobs.selectors import job_estimated_wait, job_queue_position
+        from studio.export import project_export
+
+        project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+        data = ExportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = project_export(project=project, resolution=data.validated_data["resolution"],
+                             idempotency_key=_idempotency_key(request),
+                             webhook=data.validated_data.get("webhook", ""))
+        position = job_queue_position(job=job)
+        return Response({
+            "job_id": str(job.public_id), "status": job.status, "cost": job.cost,
+            "queue_position": position,
+            "estimated_wait_seconds": job_estimated_wait(job=job, position=position),
+            "status_url": request.build_absolute_uri(f"/api/status/{job.public_id}")},
+            status=status.HTTP_202_ACCEPTED)

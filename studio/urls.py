@@ -7,6 +7,7 @@ P = "projects/<int:project_id>"
 api_urlpatterns = [
     path("projects", api.ProjectListApi.as_view(), name="api-projects"),
     path(P, api.ProjectDetailApi.as_view(), name="api-project"),
+    path(f"{P}/export", api.ProjectExportApi.as_view(), name="api-project-export"),
     path(f"{P}/duplicate", api.ProjectDuplicateApi.as_view(), name="api-project-duplicate"),
     path(f"{P}/shots", api.ShotListApi.as_view(), name="api-shots"),
     path(f"{P}/shots/reorder", api.ShotReorderApi.as_view(), name="api-shots-reorder"),

@@ -257,3 +257,36 @@ def test_script_to_shots_uses_the_llm_when_configured(owner_api):
                                 "shot_type": "establishing", "camera_move": "crane",
                                 "duration": 6.0}
     assert body["shots"][1]["shot_type"] == "medium" and body["shots"][1]["duration"] == 4.0
+
+
+def test_export_needs_videos_on_every_shot_and_respects_the_plan(owner_api, world):
+    from billing.models import Tier
+    from billing.services import tier_set
+    from jobs.models import Job
+
+    project = create_project(owner_api)
+    first = add_shot(owner_api, project["id"])
+    second = add_shot(owner_api, project["id"])
+    body = assert_error(owner_api.post(f"/api/projects/{project['id']}/export",
+                                       {"resolution": "720p"}, format="json"), 400)
+    assert body["missing_shots"] == [first["id"], second["id"]]
+    for shot in (first, second):
+        video = asset_create_from_path(owner=world.owner, path=make_mp4(), kind="video",
+                                       extension="mp4", origin="output",
+                                       info=type("I", (), {"width": 160, "height": 96,
+                                                           "duration": 1.0})())
+        owner_api.put(f"/api/projects/{project['id']}/shots/{shot['id']}",
+                      {"filename": video.name}, format="json")
+    body = assert_error(owner_api.post(f"/api/projects/{project['id']}/export",
+                                       {"resolution": "1080p"}, format="json"), 403,
+                        "tier_required")
+    assert body["required_tier"] == "starter"
+    tier_set(user=world.owner, tier=Tier.objects.get(slug="starter"))
+    r = owner_api.post(f"/api/projects/{project['id']}/export", {"resolution": "1080p"},
+                       format="json")
+    assert r.status_code == 202, r.content
+    assert r.json()["cost"] == 4  # max(3, 2 x 2 clips)
+    job = Job.objects.get(public_id=r.json()["job_id"])
+    assert job.queue == "media" and (job.params["width"], job.params["height"]) == (1920, 1080)
+    assert_error(owner_api.post(f"/api/projects/{project['id']}/export", {"resolution": "8K"},
+                                format="json"), 400)

@@ -1,0 +1,84 @@
+"""Project export: the shots' videos, in order, with their transitions -> one video."""
+
+from django.db import transaction
+
+from assets.models import Asset
+from billing.pricing import per_clip_cost
+from billing.services import credit_account_get
+from core.errors import ApplicationError, TierRequired
+from studio.models import Project
+
+RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080), "4K": (3840, 2160)}
+EXPORT_JOB = "project_export"
+
+
+def export_size(resolution: str, *, portrait: bool) -> tuple[int, int]:
+    width, height = RESOLUTIONS[resolution]
+    return (height, width) if portrait else (width, height)
+
+
+def project_export(*, project: Project, resolution: str, idempotency_key: str | None = None,
+                   webhook: str = ""):
+    """Queue the export of a project (cost max(3, 2 x clips)); 403 above the plan's
+    resolution, 400 when a shot has no video yet."""
+    from jobs.services import job_submit
+
+    shots = list(project.shots.select_related("asset").order_by("position", "id"))
+    if not shots:
+        raise ApplicationError("The project has no shots to export.", code="invalid",
+                               fields={"shots": ["Add shots first."]})
+    missing = [s.pk for s in shots if s.asset_id is None]
+    if missing:
+        raise ApplicationError(
+            f"Every shot needs a video before export; shots without one: {missing}.",
+            code="invalid", fields={"shots": [f"No video linked: {missing}."]},
+            missing_shots=missing)
+    tier = credit_account_get(user=project.owner).tier
+    height = RESOLUTIONS[resolution][1]
+    if height > tier.max_resolution:
+        from billing.models import Tier
+
+        needed = Tier.objects.filter(max_resolution__gte=height).order_by("rank").first()
+        raise TierRequired(f"Your {tier.name} plan exports up to {tier.max_resolution_label}.",
+                           required_tier=needed.slug if needed else None,
+                           current_tier=tier.slug)
+    first = shots[0].asset
+    portrait = bool(first.width and first.height and first.height > first.width)
+    width, height = export_size(resolution, portrait=portrait)
+    params = {
+        "project_id": project.pk, "resolution": resolution, "width": width, "height": height,
+        "fps": 24,
+        "clips": [{"asset": s.asset.name, "duration": s.asset.duration,
+                   "has_audio": s.asset.has_audio, "transition": s.transition,
+                   "shot_id": s.pk} for s in shots],
+    }
+    cost = per_clip_cost(operation="project_export", clips=len(shots))
+    with transaction.atomic():
+        job, _created = job_submit(owner=project.owner, kind=EXPORT_JOB, params=params,
+                                   cost=cost, engine="ffmpeg", idempotency_key=idempotency_key,
+                                   request_hash=f"export:{project.pk}:{resolution}",
+                                   webhook_url=webhook)
+    return job
+
+
+def run_export(job, ctx) -> dict:
+    """Job handler (media queue): compose the shots and store the result."""
+    from engines import ffmpeg
+    from generation.handlers import materialise, store_video
+    from media_tools.composer import Clip, Timeline, build_command
+
+    params = job.params
+    clips = []
+    for item in params["clips"]:
+        asset = Asset.objects.get(owner=job.owner, name=item["asset"])
+        path = materialise(asset, ctx.workdir, f"clip-{item['shot_id']}")
+        clips.append(Clip(path=path, duration=asset.duration or item["duration"],
+                          has_audio=asset.has_audio, transition=item["transition"]))
+    timeline = Timeline(width=params["width"], height=params["height"], fps=params["fps"],
+                        clips=clips)
+    output = ctx.workdir / "export.mp4"
+    args, total = build_command(timeline, output, input_args=ffmpeg.input_args)
+    ffmpeg.run_ffmpeg(args, timeout=max(120, total * 20), progress=ctx.progress,
+                      duration_hint=total, is_canceled=ctx.is_canceled, stage="compose")
+    asset = store_video(job, output, ctx.workdir)
+    return {"outputs": [asset.name], "duration": total, "clips": len(clips)}
