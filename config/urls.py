@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("billing.urls")),
     path("", include("generation.page_urls")),
+    path("", include("studio.page_urls")),
 ]
 
 handler400 = "core.views.handler400"

@@ -149,10 +149,16 @@ def shot_generate(*, shot: Shot, idempotency_key: str | None = None, overrides: 
     data = {"model": project.model, "prompt": shot_prompt(shot=shot), "seed": -1,
             "project_id": project.pk, **(overrides or {})}
     if spec.output == "video" and not data.get("frames"):
-        # Frames for the shot's duration at the model's rate, on the model's frame rule.
-        wanted = max(1, round(shot.duration * spec.fps))
+        # Frames for the shot's duration at the model's rate, on the model's frame rule,
+        # within what the model and the plan allow (a longer shot is extended later).
+        from billing.services import credit_account_get
+
         rule = spec.frame_rule
-        data["frames"] = min(spec.max_model_frames, (max(1, round((wanted - 1) / rule))) * rule + 1)
+        cap = min(spec.max_model_frames, credit_account_get(user=project.owner).tier.max_frames)
+        frames = max(1, round((shot.duration * spec.fps - 1) / rule)) * rule + 1
+        while frames > cap and frames - rule >= 1:
+            frames -= rule
+        data["frames"] = frames
     generation = generation_submit(user=project.owner, data=data,
                                    idempotency_key=idempotency_key)
     shot.generation = generation

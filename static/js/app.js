@@ -37,3 +37,49 @@
     quote();
   }
 })();
+
+// Studio: drag shots to reorder (the arrows do the same without JavaScript), and live
+// progress on shots and exports that are still running.
+(function () {
+  "use strict";
+  const list = document.getElementById("shots");
+  if (list) {
+    const csrf = (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || "";
+    let dragged = null;
+    list.addEventListener("dragstart", (e) => {
+      dragged = e.target.closest(".shot");
+      if (dragged) dragged.classList.add("dragging");
+    });
+    list.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      const over = e.target.closest(".shot");
+      if (!dragged || !over || over === dragged) return;
+      const box = over.getBoundingClientRect();
+      list.insertBefore(dragged, e.clientY > box.top + box.height / 2 ? over.nextSibling : over);
+    });
+    list.addEventListener("dragend", () => {
+      if (!dragged) return;
+      dragged.classList.remove("dragging");
+      dragged = null;
+      const order = [...list.querySelectorAll(".shot")].map((li) => Number(li.dataset.shotId));
+      fetch(`/api/projects/${list.dataset.projectId}/shots/reorder`, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ order }),
+      }).then((r) => { if (!r.ok) window.location.reload(); });
+    });
+  }
+  for (const el of document.querySelectorAll("[data-job-id][data-job-status]")) {
+    if (el.dataset.jobStatus !== "queued" && el.dataset.jobStatus !== "processing") continue;
+    const source = new EventSource(`/api/jobs/${el.dataset.jobId}/events`);
+    source.addEventListener("status", (event) => {
+      const s = JSON.parse(event.data);
+      const bar = el.querySelector("progress");
+      if (bar) bar.value = s.progress;
+      const tag = el.querySelector(".tag");
+      if (tag) tag.textContent = s.status;
+    });
+    source.addEventListener("end", () => { source.close(); window.location.reload(); });
+    source.onerror = () => source.close();
+  }
+})();

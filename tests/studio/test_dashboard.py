@@ -1,0 +1,69 @@
+import pytest
+
+from studio.models import Comment, Element, Project, Shot
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def logged_in(client, world):
+    client.login(username="owner", password=PASSWORD)
+    return client
+
+
+def test_create_a_project_and_build_it_from_the_editor(logged_in, world):
+    r = logged_in.post("/studio/", {"name": "Harbour", "model": "wan-t2v"})
+    project = Project.objects.get(owner=world.owner)
+    assert r["Location"] == f"/studio/{project.pk}/"
+    base = f"/studio/{project.pk}"
+    for prompt in ("Storm over the harbour", "Mara lights the lamp"):
+        logged_in.post(f"{base}/add-shot/", {"prompt": prompt, "duration": 3,
+                                             "shot_type": "wide", "camera_move": "static",
+                                             "transition": "cut"})
+    logged_in.post(f"{base}/add-element/", {"kind": "character", "name": "Mara",
+                                            "description": "keeper"})
+    logged_in.post(f"{base}/comment/", {"text": "Nice start"})
+    first, second = Shot.objects.filter(project=project).order_by("position")
+    logged_in.post(f"{base}/shots/{second.pk}/up/")
+    assert list(Shot.objects.filter(project=project).order_by("position")
+                .values_list("pk", flat=True)) == [second.pk, first.pk]
+    logged_in.post(f"{base}/shots/{first.pk}/update/", {"prompt": "Storm at night",
+                                                        "duration": 5, "shot_type": "aerial",
+                                                        "camera_move": "orbit",
+                                                        "transition": "crossfade"})
+    first.refresh_from_db()
+    assert (first.prompt, first.duration, first.transition) == ("Storm at night", 5.0,
+                                                                 "crossfade")
+    logged_in.post(f"{base}/shots/{first.pk}/generate/")
+    first.refresh_from_db()
+    assert first.generation is not None
+    html = logged_in.get(f"{base}/").content.decode()
+    assert "Mara lights the lamp" in html and "Nice start" in html and "keeper" in html
+    assert Element.objects.count() == 1 and Comment.objects.count() == 1
+
+
+def test_export_from_the_editor_explains_missing_videos(logged_in, world):
+    logged_in.post("/studio/", {"name": "P", "model": "wan-t2v"})
+    project = Project.objects.get(owner=world.owner)
+    logged_in.post(f"/studio/{project.pk}/add-shot/", {"prompt": "x", "duration": 3,
+                                                       "shot_type": "wide",
+                                                       "camera_move": "static",
+                                                       "transition": "cut"})
+    r = logged_in.post(f"/studio/{project.pk}/export/", {"resolution": "720p"}, follow=True)
+    assert "Every shot needs a video" in r.content.decode()
+
+
+def test_someone_elses_project_pages_are_404(client, world):
+    project = Project.objects.create(owner=world.other, name="theirs")
+    shot = Shot.objects.create(project=project, prompt="x")
+    client.login(username="owner", password=PASSWORD)
+    assert client.get(f"/studio/{project.pk}/").status_code == 404
+    assert client.post(f"/studio/{project.pk}/delete/").status_code == 404
+    assert client.post(f"/studio/{project.pk}/shots/{shot.pk}/delete/").status_code == 404
+    assert Project.objects.filter(pk=project.pk).exists()
+
+
+def test_unknown_actions_are_404(logged_in, world):
+    project = Project.objects.create(owner=world.owner, name="mine")
+    assert logged_in.post(f"/studio/{project.pk}/explode/").status_code == 404
