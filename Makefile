@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core
 
-.PHONY: run test system-deps venv install install-dev migrate demo-user lint ci schema clean
+.PHONY: run test system-deps test-deps venv install install-dev migrate demo-user lint ci schema clean
 
 system-deps:
 	@missing=""; \
@@ -43,7 +43,15 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | venv
 
 install: system-deps $(VENV)/.installed
 
-install-dev: system-deps $(VENV)/.installed-dev
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+test-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "Installing chromium for the browser tests"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+install-dev: system-deps test-deps $(VENV)/.installed-dev
 
 migrate: install
 	$(PY) manage.py migrate --noinput
