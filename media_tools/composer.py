@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engines.ffmpeg import font_path, input_args, run_ffmpeg
+from engines.ffmpeg import escape_filter_text, font_path, input_args, run_ffmpeg
 
 # Our transition names -> ffmpeg xfade transitions. "cut" joins with concat instead.
 XFADE = {"fade": "fadeblack", "crossfade": "fade", "wipe": "wipeleft", "slide": "slideleft"}
@@ -106,9 +106,8 @@ def timeline_duration(timeline: Timeline) -> float:
 
 def _caption_filter(caption: Caption, *, height: int) -> str:
     y = {"top": "h*0.06", "center": "(h-text_h)/2", "bottom": "h-text_h-h*0.08"}[caption.position]
-    path = str(caption.text_file).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
-    font = str(font_path()).replace(":", "\\:")
-    parts = [f"fontfile={font}", f"textfile='{path}'", "expansion=none",
+    parts = [f"fontfile={escape_filter_text(str(font_path()))}",
+             f"textfile={escape_filter_text(str(caption.text_file))}", "expansion=none",
              f"fontsize={int(caption.font_size)}", f"fontcolor={caption.color}",
              "x=(w-text_w)/2", f"y={y}", f"borderw={int(caption.border)}", "bordercolor=black",
              f"enable='between(t,{caption.start:.3f},{caption.end:.3f})'"]
