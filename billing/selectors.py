@@ -14,7 +14,9 @@ def tier_features(*, tier: Tier) -> list[str]:
 
 
 def credit_history_for_user(*, user) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(account__user=user).order_by("-created_at", "-id")
+    # The bucket join gives each entry the expiry of the credits it added.
+    return (LedgerEntry.objects.filter(account__user=user).select_related("bucket")
+            .order_by("-created_at", "-id"))
 
 
 def tier_limits(*, tier: Tier) -> dict:

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from rest_framework import serializers
 
 from billing.models import LedgerEntry, Tier
@@ -20,10 +22,18 @@ class TierSerializer(serializers.ModelSerializer):
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
+    expires_at = serializers.SerializerMethodField(
+        help_text="When the credits this entry added expire; null for permanent credits and "
+                  "for entries that added none.")
+
     class Meta:
         model = LedgerEntry
         fields = ["id", "kind", "amount", "balance_after", "reference", "description",
-                  "created_at"]
+                  "expires_at", "created_at"]
+
+    def get_expires_at(self, obj) -> datetime | None:
+        bucket = getattr(obj, "bucket", None)
+        return bucket.expires_at if bucket is not None else None
 
 
 class CreditsSerializer(serializers.Serializer):

@@ -224,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.grant_monthly_credits",
         "schedule": 60 * 60,
     },
+    "expire-credits": {
+        "task": "billing.tasks.expire_credits",
+        "schedule": 5 * 60,
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": 24 * 60 * 60,
