@@ -1,6 +1,6 @@
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
-from billing.models import FeatureGate, LedgerEntry, Tier
+from billing.models import CreditBucket, FeatureGate, LedgerEntry, Subscription, Tier
 
 
 def tier_list_public() -> QuerySet[Tier]:
@@ -28,3 +28,13 @@ def tier_limits(*, tier: Tier) -> dict:
         "watermark": tier.watermark,
         "features": tier_features(tier=tier),
     }
+
+
+def credit_buckets_live(*, user) -> QuerySet[CreditBucket]:
+    """Credits the user holds, in the order they are spent (soonest expiry first)."""
+    return CreditBucket.objects.filter(account__user=user, remaining__gt=0).order_by(
+        F("expires_at").asc(nulls_last=True), "id")
+
+
+def subscription_for_user(*, user) -> Subscription | None:
+    return Subscription.objects.select_related("tier").filter(account__user=user).first()
