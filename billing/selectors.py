@@ -3,8 +3,9 @@ from django.db.models import F, QuerySet
 from billing.models import CreditBucket, FeatureGate, LedgerEntry, Subscription, Tier
 
 
-def tier_list_public() -> QuerySet[Tier]:
-    return Tier.objects.filter(is_public=True).prefetch_related("gates").order_by("rank")
+def tier_list_public(*, with_gates: bool = True) -> QuerySet[Tier]:
+    tiers = Tier.objects.filter(is_public=True).order_by("rank")
+    return tiers.prefetch_related("gates") if with_gates else tiers
 
 
 def tier_features(*, tier: Tier) -> list[str]:

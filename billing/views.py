@@ -68,7 +68,7 @@ class TopupForm(forms.Form):
 
 def _billing_page(request, topup_form=None, status=200):
     account = credit_account_get(user=request.user)
-    tiers = list(tier_list_public())
+    tiers = list(tier_list_public(with_gates=False))
     page = Paginator(credit_history_for_user(user=request.user), 25).get_page(
         request.GET.get("page"))
     return render(request, "billing/billing.html", {

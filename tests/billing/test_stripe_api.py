@@ -132,3 +132,12 @@ def test_checkout_rows_are_private_to_their_user(owner_api, other_api, world, fa
     other_api.post("/api/credits/topup", {"credits": 700}, format="json")
     owners = {c.params["customer"] for c in fake_stripe.calls_to("/v1/checkout/sessions")}
     assert len(owners) == 2  # each user pays as their own Stripe customer
+
+
+def test_billing_endpoints_are_in_the_openapi_schema(api):
+    import yaml
+
+    paths = set(yaml.safe_load(api.get("/api/schema/").content)["paths"])
+    assert {"/api/account", "/api/subscription", "/api/credits/topup",
+            "/api/stripe/create-checkout", "/api/stripe/create-portal", "/api/stripe/config",
+            "/api/stripe/webhook"} <= paths
