@@ -110,3 +110,10 @@ class DailyApiQuotaThrottle(BaseThrottle):
         # APIView.finalize_response copies view.headers onto the response.
         view.headers.update(state.headers())
         return True
+
+
+def job_creating_throttles() -> list:
+    """The throttles of an endpoint that creates jobs: request rate plus the daily quota."""
+    from rest_framework.settings import api_settings
+
+    return [*api_settings.DEFAULT_THROTTLE_CLASSES, DailyApiQuotaThrottle]

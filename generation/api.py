@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from assets.selectors import asset_get_readable
 from assets.services import asset_upload
 from assets.serving import asset_response
+from billing.quotas import job_creating_throttles
 from core.errors import ApplicationError
 from generation import selectors, services
 from generation.catalogue import IMAGE_MODELS, VIDEO_MODELS, model_payload
@@ -106,6 +107,8 @@ class GenerationCostApi(APIView):
 
 
 class GenerateApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=GenerateVideoSerializer, responses={202: SUBMITTED},
                    parameters=[IDEMPOTENCY], tags=["generation"],
                    summary="Queue a video generation (text, image, first-last frame, sound...)")
@@ -118,6 +121,8 @@ class GenerateApi(APIView):
 
 
 class GenerateImageApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=GenerateImageSerializer,
                    responses={202: inline_serializer("ImagesSubmitted", {
                        "job_ids": serializers.ListField(child=serializers.UUIDField()),
@@ -147,6 +152,8 @@ class GenerateImageApi(APIView):
 
 
 class ExtendVideoApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=ExtendSerializer, responses={202: SUBMITTED},
                    parameters=[IDEMPOTENCY], tags=["generation"],
                    summary="Continue a video: its last frame starts an image-to-video job")
@@ -167,6 +174,8 @@ class ExtendVideoApi(APIView):
 
 
 class GenerateV2VApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=V2VSerializer, responses={202: SUBMITTED}, parameters=[IDEMPOTENCY],
                    tags=["generation"], summary="Video-to-video style transfer (strength 0..1)")
     def post(self, request):
