@@ -387,3 +387,43 @@ class GeneratePromptApi(APIView):
         data = GeneratePromptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(prompt_generate(**data.validated_data))
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First day (default: 29 days ago)")
+    end = serializers.DateField(required=False, help_text="Last day (default: today)")
+
+    def validate(self, attrs):
+        from generation.analytics import MAX_DAYS, default_range
+
+        start, end = default_range()
+        attrs.setdefault("end", end)
+        attrs.setdefault("start", min(start, attrs["end"]))
+        if attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError({"start": ["start must not be after end."]})
+        if (attrs["end"] - attrs["start"]).days >= MAX_DAYS:
+            raise serializers.ValidationError({"start": [f"At most {MAX_DAYS} days at once."]})
+        return attrs
+
+
+class UsageApi(APIView):
+    @extend_schema(parameters=[UsageQuerySerializer], responses={200: OpenApiTypes.OBJECT},
+                   tags=["analytics"],
+                   summary="Per-day completed generations by kind and credits spent")
+    def get(self, request):
+        from generation.analytics import usage_by_day
+
+        data = UsageQuerySerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        start, end = data.validated_data["start"], data.validated_data["end"]
+        return Response({"start": start.isoformat(), "end": end.isoformat(),
+                         "days": usage_by_day(user=request.user, start=start, end=end)})
+
+
+class SummaryApi(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["analytics"],
+                   summary="Totals: generations, images, video minutes, favourite model")
+    def get(self, request):
+        from generation.analytics import usage_summary
+
+        return Response(usage_summary(user=request.user))
