@@ -265,3 +265,15 @@ def test_credits_released_back_to_a_refunded_purchase_pay_off_its_debt(user):
     account = CreditAccount.objects.get(user=user)
     assert (account.balance, account.debt) == (150, 0)
     assert assert_buckets_consistent(user) == {"expiring": 150, "permanent": 0}
+
+
+def test_the_beat_schedule_names_registered_tasks(user, settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry
+    from billing.tasks import expire_credits
+
+    with time_machine.travel(NEXT_MONTH, tick=False):
+        assert expire_credits.delay().get() == 150

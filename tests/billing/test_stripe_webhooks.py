@@ -325,3 +325,9 @@ def test_a_refunded_invoice_takes_back_the_periods_unspent_credits(client, world
 ])
 def test_a_signed_body_that_is_not_an_event_is_400(client, fake_stripe, body):
     assert_error(deliver(client, body), 400, "invalid_event")
+
+
+def test_the_webhook_needs_no_csrf_token(world, fake_stripe):
+    client = Client(enforce_csrf_checks=True)
+    r = deliver(client, event("customer.created", {"id": "cus_csrf"}))
+    assert r.status_code == 200
