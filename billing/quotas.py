@@ -7,7 +7,9 @@ views attach the quota with
     throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, DailyApiQuotaThrottle]
 
 and then answer every call with `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
-(seconds until the reset); a call over the quota is a 429 with `Retry-After` as well.
+(seconds until the reset); a call over the quota is a 429 with `Retry-After` as well and is
+not counted. DRF asks every throttle of a view, so a call that the request-rate throttle
+refuses is still counted here: the quota measures attempts, the rate limit bursts.
 """
 
 from dataclasses import dataclass
