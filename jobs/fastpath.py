@@ -8,8 +8,8 @@ the query. The answer carries an ETag, and `If-None-Match` gets a 304. Every oth
 """
 
 import hashlib
-import re
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
