@@ -201,3 +201,25 @@ def test_the_daily_quota_applies_to_job_creating_calls(owner_api, world):
     with time_machine.travel(timezone.now() + timedelta(days=1)):
         assert owner_api.post("/api/generate-image", {"prompt": "next day", "model": "sd15"},
                               format="json").status_code == 202
+
+
+def test_operators_switch_models_off_and_map_engines_in_admin(owner_api, world, client):
+    from generation.models import ModelOverride
+    from tests.factories import UserFactory
+
+    UserFactory(username="op", is_staff=True, is_superuser=True)
+    client.login(username="op", password="correct-horse-battery")
+    r = client.post("/admin/generation/modeloverride/add/", {
+        "model_id": "ltx-t2v", "enabled": "", "engine": "", "workflow": "", "servers": "[]"})
+    assert r.status_code == 302, r.content
+    body = assert_error(owner_api.post("/api/generate", {"prompt": "x", "model": "ltx-t2v"},
+                                       format="json"), 400, "model_disabled")
+    assert "model" in body["fields"]
+    models = {m["id"]: m for m in owner_api.get("/api/models").json()["models"]}
+    assert models["ltx-t2v"]["enabled"] is False
+    override = ModelOverride.objects.get(model_id="ltx-t2v")
+    client.post(f"/admin/generation/modeloverride/{override.pk}/change/", {
+        "model_id": "ltx-t2v", "enabled": "on", "engine": "comfyui", "workflow": "",
+        "servers": "[]"})
+    assert_error(owner_api.post("/api/generate", {"prompt": "x", "model": "ltx-t2v"},
+                                format="json"), 503, "engine_unavailable")
