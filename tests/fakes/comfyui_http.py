@@ -14,7 +14,6 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
-from websockets.datastructures import Headers
 from websockets.frames import Opcode
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
@@ -225,7 +224,11 @@ def make_handler(fake: FakeComfyUI) -> type[BaseHTTPRequestHandler]:
 
         def _websocket(self, query: dict) -> None:
             protocol = ServerProtocol(max_size=None)
-            request = Request(self.path, Headers(self.headers.items()))
+            # http.server has read the request already: replay it to the protocol so that
+            # its parser moves on to websocket frames.
+            raw = "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
+            protocol.receive_data(f"{self.requestline}\r\n{raw}\r\n".encode("latin-1"))
+            request = next(e for e in protocol.events_received() if isinstance(e, Request))
             response = protocol.accept(request)
             protocol.send_response(response)
             for chunk in protocol.data_to_send():
