@@ -8,7 +8,13 @@ import pytest
 
 from engines.base import EngineError
 from engines.comfyui.validate import CUSTOM_NODES_PATH, NodeCatalog, validate_prompt
-from engines.comfyui.workflows import bind, derived_params, load_workflow, workflow_names
+from engines.comfyui.workflows import (
+    WORKFLOW_DIR,
+    bind,
+    derived_params,
+    load_workflow,
+    workflow_names,
+)
 from tests.engines_comfyui.conftest import recording, shared_comfyui
 
 ERROR_RECORDINGS = [
@@ -175,3 +181,9 @@ def test_ace_step_takes_tags_lyrics_and_duration():
     assert graph["14"]["inputs"]["tags"] == "calm synthwave"
     assert graph["14"]["inputs"]["lyrics"] == "[instrumental]"
     assert graph["17"]["inputs"]["seconds"] == 7
+
+
+def test_the_readme_lists_every_workflow():
+    readme = (WORKFLOW_DIR.parent / "README.md").read_text()
+    missing = [name for name in workflow_names() if f"| `{name}` |" not in readme]
+    assert not missing
