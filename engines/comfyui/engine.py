@@ -170,6 +170,7 @@ class ComfyUIEngine(Engine):
     def render(self, request: RenderRequest, *, progress: ProgressFn,
                is_canceled: CancelFn) -> list[RenderOutput]:
         workflow = self.workflow_for(request.model)
+        progress = _Monotonic(progress)  # a retry on another server must not move it back
         deadline = time.monotonic() + self.job_timeout
         tried: set[str] = set()
         last_error = "no attempt"
@@ -353,6 +354,17 @@ class ComfyUIEngine(Engine):
                 "application/octet-stream"
             results.append(RenderOutput(path=dest, kind=kind, mime=mime))
         return results
+
+
+class _Monotonic:
+    """Reports the highest fraction seen so far, with the current stage."""
+
+    def __init__(self, report: ProgressFn):
+        self.report, self.high = report, 0.0
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        self.high = max(self.high, fraction)
+        self.report(self.high, stage)
 
 
 def _rejected(body: dict) -> EngineError:

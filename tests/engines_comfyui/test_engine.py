@@ -9,6 +9,7 @@ import pytest
 
 from engines.base import Canceled, EngineError, EngineUnavailableError, RenderRequest
 from engines.comfyui.engine import ComfyUIEngine
+from engines.comfyui.workflows import workflow_names
 from tests.fakes.comfyui_media import probe
 
 BASE = {"prompt": "a lighthouse at dusk", "negative_prompt": "blurry", "width": 160,
@@ -69,6 +70,7 @@ def test_text_to_video_makes_a_video_of_the_requested_size_and_length(fake, tmp_
     submitted = next(iter(fake.history().values()))["prompt"]
     assert submitted[2]["74"]["inputs"]["width"] == 160
     assert submitted[3]["client_id"]
+    assert submitted[3]["reelforge"] == {"model": "wan-t2v", "task": "t2v"}
 
 
 def test_progress_rises_monotonically_across_nodes_and_sampling_steps(fake, tmp_path):
@@ -250,6 +252,7 @@ def test_a_server_that_dies_mid_run_is_replaced_by_another(start_fake, tmp_path)
     assert outputs[0].path.exists()
     assert len(healthy.history()) == 1
     assert "retry" in {s for _, s in recorder.events}
+    assert recorder.fractions == sorted(recorder.fractions)
 
 
 def test_jobs_are_spread_over_two_servers_by_queue_depth(start_fake, tmp_path):
@@ -294,3 +297,32 @@ def test_servable_models_lists_the_model_files_a_server_lacks(fake):
     assert "file wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors" in lacking["wan-t2v"]
     assert all(item.startswith("file ") for items in lacking.values() for item in items)
     assert lacking["upscale"] == ["file RealESRGAN_x4plus.pth"]
+
+
+def test_video_tools_keep_the_input_videos_length(fake, tmp_path, media_dir):
+    outputs, _ = render(ComfyUIEngine([fake.url]), "upscale_video", tmp_path, {"fps": 8},
+                        inputs={"video": media_dir / "clip.mp4"}, task="tool")
+    stream = video_stream(outputs[0].path)
+    assert (stream["width"], stream["height"], stream["nb_frames"]) == (192, 128, "8")
+
+
+@pytest.mark.parametrize("name", workflow_names())
+def test_every_workflow_runs_on_the_fake_server(fake, tmp_path, media_dir, name):
+    files = {"image": media_dir / "a.png", "last_image": media_dir / "b.png",
+             "audio": media_dir / "voice.wav", "video": media_dir / "clip.mp4"}
+    engine = ComfyUIEngine([fake.url])
+    workflow = engine.workflow_for(name)
+    outputs, recorder = render(
+        engine, name, tmp_path, {"width": 128, "height": 128, "frames": 17, "steps": 2,
+                                 "duration_seconds": 1, "camera_move": "dolly_in"},
+        inputs={role: files[role] for role in workflow.input_roles})
+    assert outputs and all(out.path.stat().st_size > 0 for out in outputs)
+    assert outputs[0].kind == workflow.output_kind
+    assert recorder.fractions[-1] == 1.0
+
+
+def test_operators_can_point_a_model_at_another_workflow(fake, tmp_path):
+    engine = ComfyUIEngine([fake.url], workflows={"wan-t2v": "ltx-t2v"})
+    render(engine, "wan-t2v", tmp_path)
+    graph = next(iter(fake.history().values()))["prompt"][2]
+    assert {node["class_type"] for node in graph.values()} >= {"EmptyLTXVLatentVideo"}

@@ -87,7 +87,7 @@ def media_spec(graph: dict, output_id: str, input_file: callable) -> MediaSpec:
                     break
     frames = _first_literal(graph, nodes, _FRAME_KEYS)
     batch = _first_literal(graph, nodes, ("batch_size",))
-    spec.frames = int(frames or batch or 1)
+    spec.frames = int(frames or batch or _input_video_frames(graph, nodes, input_file) or 1)
     spec.fps = float(_first_literal(graph, nodes, _FPS_KEYS) or 16.0)
     seconds = _first_literal(graph, nodes, _SECONDS_KEYS)
     spec.seconds = float(seconds) if seconds else max(spec.frames / spec.fps, 0.5)
@@ -102,6 +102,18 @@ def media_spec(graph: dict, output_id: str, input_file: callable) -> MediaSpec:
         graph[output_id]["class_type"] == "VHS_VideoCombine"
         and isinstance(graph[output_id]["inputs"].get("audio"), list))
     return spec
+
+
+def _input_video_frames(graph: dict, nodes: list[str], input_file: callable) -> int | None:
+    """A graph that takes a video (tools, LivePortrait) makes as many frames as it has."""
+    for nid in nodes:
+        name = graph[nid].get("inputs", {}).get("file")
+        if graph[nid]["class_type"] == "LoadVideo" and isinstance(name, str):
+            path = input_file(name)
+            if path is not None:
+                stream = next(s for s in probe(path)["streams"] if s["codec_type"] == "video")
+                return int(stream.get("nb_frames") or 0) or None
+    return None
 
 
 def _run(args: list[str]) -> None:
