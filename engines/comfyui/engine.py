@@ -8,6 +8,7 @@ output files with `/view` into the request's work directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import time
@@ -170,6 +171,8 @@ class ComfyUIEngine(Engine):
     def render(self, request: RenderRequest, *, progress: ProgressFn,
                is_canceled: CancelFn) -> list[RenderOutput]:
         workflow = self.workflow_for(request.model)
+        # Refuse bad parameters and missing input files before touching any server.
+        bind(workflow, request.params, {role: Path(p).name for role, p in request.inputs.items()})
         progress = _Monotonic(progress)  # a retry on another server must not move it back
         deadline = time.monotonic() + self.job_timeout
         tried: set[str] = set()
@@ -264,9 +267,12 @@ class ComfyUIEngine(Engine):
                 message = None
             except ConnectionClosed:
                 ws = run.client.websocket(run.client_id)  # ServerDown if it is gone
-                message = None
+                self._check_history(run)  # it may have finished while we were away
+                continue
             if isinstance(message, str):
-                self._handle(run, json.loads(message))
+                # A message outside the protocol we know is ignored, not fatal.
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    self._handle(run, json.loads(message))
             if not run.finished and time.monotonic() - last_poll > self.poll_interval:
                 # Messages are only sent to connected clients: a drop can lose the end.
                 last_poll = time.monotonic()

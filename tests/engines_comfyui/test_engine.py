@@ -326,3 +326,13 @@ def test_operators_can_point_a_model_at_another_workflow(fake, tmp_path):
     render(engine, "wan-t2v", tmp_path)
     graph = next(iter(fake.history().values()))["prompt"][2]
     assert {node["class_type"] for node in graph.values()} >= {"EmptyLTXVLatentVideo"}
+
+
+def test_bad_parameters_are_refused_before_any_server_is_contacted(fake, tmp_path):
+    with pytest.raises(EngineError) as info:
+        render(ComfyUIEngine([fake.url]), "ltx-camera", tmp_path, {"camera_move": "spin"})
+    assert info.value.code == "invalid_params"
+    with pytest.raises(EngineError) as info:
+        render(ComfyUIEngine([fake.url]), "wan-i2v", tmp_path, task="i2v")
+    assert info.value.detail == {"field": "image"}
+    assert fake.requests == [("GET", "/fake/whoami")]
