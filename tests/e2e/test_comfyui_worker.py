@@ -93,3 +93,63 @@ def test_an_execution_error_fails_the_job_and_refunds(job_workers, comfy_api, fa
     assert body["status"] == "failed" and body["error"]["code"].startswith("engine")
     assert body["credits"]["refunded"] == r["cost"]
     assert Job.objects.get(public_id=r["job_id"]).credits_charged == 0
+
+
+def upload(client, color) -> str:
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 192), color).save(out, format="PNG")
+    r = client.post("/api/upload-image", {"image": SimpleUploadedFile("in.png", out.getvalue(),
+                                                                      "image/png")},
+                    format="multipart")
+    assert r.status_code == 201, r.content
+    return r.json()["filename"]
+
+
+def test_image_to_video_and_first_last_frame_upload_their_inputs(job_workers, comfy_api, fakes,
+                                                                 settings):
+    engines = {**ENGINES, "wan-flf": "comfyui"}
+    settings.GENERATION_MODEL_ENGINES = engines
+    job_workers(COMFYUI_URLS=",".join(f.url for f in fakes),
+                GENERATION_MODEL_ENGINES=json.dumps(engines))
+    first, last = upload(comfy_api, (200, 30, 30)), upload(comfy_api, (30, 30, 200))
+    i2v = comfy_api.post("/api/generate", {"prompt": "x", "model": "wan-i2v", "width": 320,
+                                           "height": 192, "frames": 9,
+                                           "image_filename": first}, format="json").json()
+    flf = comfy_api.post("/api/generate", {"prompt": "x", "model": "wan-flf", "width": 320,
+                                           "height": 192, "frames": 9, "image_filename": first,
+                                           "last_image_filename": last}, format="json").json()
+    for job in (i2v, flf):
+        body, _ = wait_done(comfy_api, job["job_id"])
+        assert body["status"] == "completed", body
+    uploads = [path for f in fakes for method, path in f.requests
+               if path.startswith("/upload/image")]
+    assert len(uploads) == 3  # one for i2v, two for first-last
+
+
+def test_cancel_while_running_interrupts_comfyui(job_workers, comfy_api, fakes):
+    for fake in fakes:
+        fake.step_delay = 0.2  # a slow sampler
+    job_workers(COMFYUI_URLS=",".join(f.url for f in fakes),
+                GENERATION_MODEL_ENGINES=json.dumps(ENGINES))
+    r = comfy_api.post("/api/generate", {"prompt": "x", "model": "wan-t2v", "width": 320,
+                                         "height": 192, "frames": 9, "steps": 20},
+                       format="json").json()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body = comfy_api.get(f"/api/status/{r['job_id']}").json()
+        if body["status"] == "processing" and body["progress"] > 0.1:
+            break
+        time.sleep(0.05)
+    assert comfy_api.post("/api/cancel", {"job_id": r["job_id"]},
+                          format="json").json()["status"] == "canceled"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(
+            path.startswith("/interrupt") for f in fakes for _m, path in f.requests):
+        time.sleep(0.1)
+    assert any(path.startswith("/interrupt") for f in fakes for _m, path in f.requests)
+    assert Job.objects.get(public_id=r["job_id"]).credits_charged == 0
