@@ -289,7 +289,8 @@ class FakeComfyUI:
                 "status": {"status_str": status, "completed": status == "success",
                            "messages": messages},
                 "meta": {nid: {"node_id": nid, "display_node": nid, "parent_node": None,
-                               "real_node_id": nid} for nid in ui_outputs}}
+                               "real_node_id": nid}
+                         for nid in (ui_outputs if status == "success" else {})}}
 
     def _run_node(self, prompt_id, prompt, node_id, client, states, ui_outputs, say) -> None:
         node = prompt[node_id]
