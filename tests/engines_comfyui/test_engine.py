@@ -336,3 +336,13 @@ def test_bad_parameters_are_refused_before_any_server_is_contacted(fake, tmp_pat
         render(ComfyUIEngine([fake.url]), "wan-i2v", tmp_path, task="i2v")
     assert info.value.detail == {"field": "image"}
     assert fake.requests == [("GET", "/fake/whoami")]
+
+
+def test_health_can_say_which_models_each_server_can_serve(start_fake):
+    sd15_only = start_fake(model_files=["v1-5-pruned-emaonly-fp16.safetensors"])
+    bare = start_fake()
+    health = ComfyUIEngine([sd15_only.url, bare.url]).health(include_models=True)
+    with_files, without = health["servers"]
+    assert "sd15" in with_files["models"] and "wan-t2v" not in with_files["models"]
+    assert "remove_background" in with_files["models"]  # its model ships with the node
+    assert "sd15" not in without["models"]
