@@ -13,6 +13,7 @@ import json
 import mimetypes
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,13 +201,17 @@ class ComfyUIEngine(Engine):
             if is_canceled():
                 raise Canceled("Canceled before it started.")
             client = self._choose(tried, deadline, is_canceled)
+            release = _Once(lambda url=client.url: self.pool.release(url))
             try:
-                return self._run(client, workflow, request, progress, is_canceled, deadline)
+                return self._run(client, workflow, request, progress, is_canceled, deadline,
+                                 submitted=release)
             except ServerDown as exc:
                 last_error = str(exc)
                 self.pool.mark_down(client.url, last_error)
                 tried.add(client.url)
                 progress(0.0, "retry")
+            finally:
+                release()
         raise EngineUnavailableError(
             "The ComfyUI servers did not answer; the job can be retried later.",
             detail={"last_error": last_error, "servers": self.pool.health_summary()})
@@ -230,8 +235,8 @@ class ComfyUIEngine(Engine):
             return self.pool.choose()
 
     def _run(self, client: ComfyClient, workflow: Workflow, request: RenderRequest,
-             progress: ProgressFn, is_canceled: CancelFn, deadline: float
-             ) -> list[RenderOutput]:
+             progress: ProgressFn, is_canceled: CancelFn, deadline: float,
+             submitted: Callable[[], None]) -> list[RenderOutput]:
         progress(0.0, "upload")
         uploaded = {}
         tag = uuid.uuid4().hex[:12]
@@ -251,6 +256,7 @@ class ComfyUIEngine(Engine):
                                                         "task": request.task}})
             except Rejected as exc:
                 raise _rejected(exc.body) from None
+            submitted()
             progress(0.0, "queued")
             ws = self._follow(run, ws, is_canceled, deadline)
         finally:
@@ -379,6 +385,18 @@ class ComfyUIEngine(Engine):
                 "application/octet-stream"
             results.append(RenderOutput(path=dest, kind=kind, mime=mime))
         return results
+
+
+class _Once:
+    """Calls `fn` the first time it is called, never again."""
+
+    def __init__(self, fn: Callable[[], None]):
+        self.fn, self.done = fn, False
+
+    def __call__(self) -> None:
+        if not self.done:
+            self.done = True
+            self.fn()
 
 
 class _Monotonic:

@@ -268,13 +268,13 @@ def test_jobs_are_spread_over_two_servers_by_queue_depth(start_fake, tmp_path):
             errors.append(exc)
 
     threads = [threading.Thread(target=job, args=(i,)) for i in range(4)]
-    for thread in threads:
+    for thread in threads:  # all at once: the pool must not send them all to one server
         thread.start()
-        time.sleep(0.1)
     for thread in threads:
         thread.join(30)
     assert not errors and len(results) == 4
     assert len(first.history()) >= 1 and len(second.history()) >= 1
+    assert len(first.history()) + len(second.history()) == 4
 
 
 def test_health_reports_each_server_with_queue_devices_and_models(start_fake):
