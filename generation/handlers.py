@@ -65,10 +65,15 @@ def _store(job, out, workdir: Path) -> Asset:
         return asset_create_from_path(owner=job.owner, path=out.path, kind="image",
                                       extension=out.path.suffix.lstrip(".") or "png",
                                       source_job_id=job.public_id, info=info)
-    info = ffmpeg.probe(out.path)
-    return asset_create_from_path(owner=job.owner, path=out.path, kind=out.kind,
-                                  extension=out.path.suffix.lstrip("."),
-                                  source_job_id=job.public_id, info=info)
+    if out.kind == "audio":
+        info = ffmpeg.probe(out.path)
+        return asset_create_from_path(owner=job.owner, path=out.path, kind="audio",
+                                      extension=out.path.suffix.lstrip("."),
+                                      source_job_id=job.public_id, info=info)
+    # Anything else (a 3D model from Hunyuan3D, a GLB file) is stored as a download.
+    return asset_create_from_path(owner=job.owner, path=out.path, kind=Asset.Kind.ARCHIVE,
+                                  extension=out.path.suffix.lstrip(".") or "bin",
+                                  source_job_id=job.public_id)
 
 
 def _watermarked(out, ctx):
