@@ -387,6 +387,24 @@ def probe(path: Path | str, *, timeout: float = 30, max_pixels: int = DEFAULT_MA
     return info
 
 
+def check_readable(path: Path | str, *, formats: tuple[str, ...] = MEDIA_DEMUXERS,
+                   timeout: float = 60) -> None:
+    """Read every packet of the file without decoding (`-c copy -f null`), under the input
+    guards; EngineError(code="unsupported_media") if the demuxer reports any error. This is
+    what catches a truncated upload whose header is intact: ffprobe reads only the header
+    of a faststart mp4 and reports the full duration.
+    """
+    path = Path(path)
+    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-xerror",
+           *input_args(path, formats=formats), "-map", "0:v?", "-map", "0:a?", "-c", "copy",
+           "-f", "null", "-"]
+    result = _run_capture(cmd, timeout=timeout)
+    stderr = result.stderr.decode("utf-8", "replace").replace(media_url(path), path.name)
+    if result.returncode != 0 or stderr.strip():
+        raise _unsupported("The file is truncated or corrupt.",
+                           stderr="\n".join(stderr.splitlines()[-STDERR_TAIL_LINES:]))
+
+
 def _media_info(data: dict, *, size: int) -> MediaInfo:
     fmt = data.get("format") or {}
     streams = data.get("streams") or []
