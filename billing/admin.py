@@ -4,17 +4,27 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
-from billing.models import CreditAccount, FeatureGate, LedgerEntry, Tier
+from billing.models import (
+    CheckoutSession,
+    CreditAccount,
+    CreditBucket,
+    FeatureGate,
+    LedgerEntry,
+    StripeEvent,
+    Subscription,
+    Tier,
+)
 from billing.services import credits_adjust, tier_set
 from core.errors import ApplicationError
 
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "rank", "monthly_credits", "max_resolution", "max_frames",
-                    "watermark", "price_monthly_pence", "is_public"]
-    list_editable = ["monthly_credits", "max_frames", "watermark", "price_monthly_pence",
-                     "is_public"]
+    list_display = ["name", "slug", "rank", "monthly_credits", "daily_api_calls",
+                    "max_resolution", "max_frames", "watermark", "price_monthly_pence",
+                    "stripe_price_id", "is_public"]
+    list_editable = ["monthly_credits", "daily_api_calls", "max_frames", "watermark",
+                     "price_monthly_pence", "stripe_price_id", "is_public"]
     ordering = ["rank"]
 
 
@@ -33,12 +43,36 @@ class TierForm(forms.Form):
     tier = forms.ModelChoiceField(queryset=Tier.objects.order_by("rank"))
 
 
+class ReadOnlyAdminMixin:
+    """Rows written only by services and webhooks: operators look, never edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CreditBucketInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CreditBucket
+    fields = ["granted", "remaining", "expires_at", "clawed_back", "origin", "created_at"]
+    readonly_fields = fields
+    ordering = ["-id"]
+    extra = 0
+    max_num = 0
+    verbose_name_plural = "credit buckets (what the balance is made of)"
+
+
 @admin.register(CreditAccount)
 class CreditAccountAdmin(admin.ModelAdmin):
-    list_display = ["user", "tier", "balance", "updated_at"]
+    list_display = ["user", "tier", "balance", "debt", "updated_at"]
     list_filter = ["tier"]
     search_fields = ["user__username", "user__email"]
-    readonly_fields = ["user", "tier", "balance", "created_at", "updated_at"]
+    readonly_fields = ["user", "tier", "balance", "debt", "created_at", "updated_at"]
+    inlines = [CreditBucketInline]
     list_select_related = ["user", "tier"]
     change_form_template = "admin/billing/creditaccount_change_form.html"
 
@@ -107,3 +141,30 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["account", "tier", "status", "cancel_at_period_end", "current_period_end",
+                    "stripe_customer_id", "stripe_subscription_id"]
+    list_filter = ["status", "tier", "cancel_at_period_end"]
+    search_fields = ["account__user__username", "account__user__email", "stripe_customer_id",
+                     "stripe_subscription_id"]
+    list_select_related = ["account__user", "tier"]
+
+
+@admin.register(CheckoutSession)
+class CheckoutSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "user", "kind", "tier", "credits", "status",
+                    "stripe_session_id"]
+    list_filter = ["kind", "status"]
+    search_fields = ["user__username", "user__email", "stripe_session_id"]
+    list_select_related = ["user", "tier"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["received_at", "type", "stripe_event_id", "outcome", "livemode"]
+    list_filter = ["type", "livemode"]
+    search_fields = ["stripe_event_id", "outcome"]
+    date_hierarchy = "received_at"

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from core.models import TimeStampedModel
 
@@ -19,7 +19,12 @@ class Tier(models.Model):
     watermark = models.BooleanField(default=False)
     price_monthly_pence = models.PositiveIntegerField(
         null=True, blank=True, help_text="Shown on the pricing page; empty when not on sale.")
-    stripe_price_id = models.CharField(max_length=100, blank=True)
+    stripe_price_id = models.CharField(
+        max_length=100, blank=True,
+        help_text="Stripe price of the monthly subscription; STRIPE_PRICE_<SLUG> when empty.")
+    daily_api_calls = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Job-creating API calls per UTC day; empty means unlimited.")
     is_public = models.BooleanField(default=True, help_text="Listed on the pricing page.")
 
     class Meta:
@@ -63,11 +68,16 @@ class CreditAccount(TimeStampedModel):
                                 related_name="credit_account")
     tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="accounts")
     balance = models.BigIntegerField(default=0)
+    debt = models.BigIntegerField(
+        default=0, help_text="Credits refunded by the payment provider after they were spent; "
+                             "settled from the next credits added.")
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0),
                                    name="billing_creditaccount_balance_not_negative"),
+            models.CheckConstraint(condition=Q(debt__gte=0),
+                                   name="billing_creditaccount_debt_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -85,6 +95,9 @@ class LedgerEntry(models.Model):
         RELEASE = "release", "Released"
         REFUND = "refund", "Refunded"
         ADJUST = "adjust", "Adjustment"
+        EXPIRE = "expire", "Expired"
+        CLAWBACK = "clawback", "Taken back (payment refunded)"
+        DEBT = "debt", "Debt settled"
 
     account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -118,3 +131,166 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d} ({self.reference})"
+
+
+class CreditBucket(models.Model):
+    """Credits from one source, spent in order: those that expire soonest first, permanent
+    ones (top-ups, adjustments) last. The balance is the sum of `remaining` over buckets."""
+
+    account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="buckets")
+    origin = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.CASCADE, related_name="bucket",
+        help_text="The entry that added these credits; empty for balances carried over.")
+    granted = models.BigIntegerField()
+    remaining = models.BigIntegerField()
+    expires_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="Empty: the credits never expire.")
+    clawed_back = models.BigIntegerField(
+        default=0, help_text="Credits reclaimed after a refund, taken back or owed as debt.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = [models.F("expires_at").asc(nulls_last=True), "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0) & Q(remaining__lte=F("granted")),
+                name="billing_bucket_remaining_within_granted"),
+            models.CheckConstraint(
+                condition=Q(clawed_back__gte=0) & Q(clawed_back__lte=F("granted")),
+                name="billing_bucket_clawback_within_granted"),
+        ]
+        indexes = [
+            # Spending order of one account's live credits: _spend_plan; expiry sweep.
+            models.Index(fields=["account", "expires_at", "id"], condition=Q(remaining__gt=0),
+                         name="billing_bucket_live"),
+            models.Index(fields=["expires_at"], condition=Q(remaining__gt=0),
+                         name="billing_bucket_expiring"),
+        ]
+
+    def __str__(self) -> str:
+        until = f"until {self.expires_at:%Y-%m-%d}" if self.expires_at else "permanent"
+        return f"{self.remaining}/{self.granted} credits, {until}"
+
+
+class LedgerAllocation(models.Model):
+    """How much of one entry came from or went to one bucket, so that a release or refund
+    returns credits to the buckets they were taken from."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.CASCADE, related_name="allocations")
+    bucket = models.ForeignKey(CreditBucket, on_delete=models.CASCADE, related_name="allocations")
+    amount = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "bucket"],
+                                    name="billing_allocation_one_per_entry_and_bucket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} to bucket {self.bucket_id}"
+
+
+class Subscription(TimeStampedModel):
+    """The account's Stripe customer and subscription, as the latest event described them."""
+
+    class Status(models.TextChoices):
+        INCOMPLETE = "incomplete", "Incomplete"
+        INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
+        TRIALING = "trialing", "Trialing"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELED = "canceled", "Canceled"
+        UNPAID = "unpaid", "Unpaid"
+        PAUSED = "paused", "Paused"
+
+    account = models.OneToOneField(CreditAccount, on_delete=models.CASCADE,
+                                   related_name="subscription")
+    stripe_customer_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    stripe_subscription_id = models.CharField(max_length=100, blank=True)
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
+    status = models.CharField(max_length=32, choices=Status.choices, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    stripe_updated_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Creation time of the newest subscription event applied; older ones are "
+                  "ignored because Stripe does not deliver in order.")
+
+    class Meta:
+        indexes = [
+            # Events name the subscription: subscription_for_stripe_id.
+            models.Index(fields=["stripe_subscription_id"], name="billing_sub_stripe_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.user} · {self.status or 'no subscription'}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in {self.Status.ACTIVE, self.Status.TRIALING, self.Status.PAST_DUE}
+
+
+class CheckoutSession(TimeStampedModel):
+    """One Stripe Checkout Session we asked for; its id makes the Stripe call idempotent."""
+
+    class Kind(models.TextChoices):
+        SUBSCRIPTION = "subscription", "Subscription"
+        TOPUP = "topup", "Top-up"
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Expired"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="checkout_sessions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
+    credits = models.PositiveIntegerField(null=True, blank=True)
+    amount_pence = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} checkout {self.pk} ({self.status})"
+
+
+class StripePayment(models.Model):
+    """A paid PaymentIntent and the credits it bought, so that a refund finds them."""
+
+    payment_intent = models.CharField(max_length=255, unique=True)
+    account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="+")
+    credits_reference = models.CharField(max_length=200,
+                                         help_text="Reference of the ledger grant it paid for.")
+    credits = models.PositiveIntegerField()
+    amount_pence = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.payment_intent} → {self.credits} credits"
+
+
+class StripeEvent(models.Model):
+    """A webhook event, stored once (the unique id deduplicates redeliveries) in the same
+    transaction as its effect, with what handling it did."""
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    stripe_created = models.DateTimeField()
+    livemode = models.BooleanField(default=False)
+    payload = models.JSONField()
+    outcome = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"

@@ -17,7 +17,10 @@ def tier_require(*, user, feature: str) -> None:
 
 
 class TierFeaturePermission:
-    """DRF permission gate: `permission_classes = [TierFeaturePermission.for_("tts")]`."""
+    """DRF permission gate: `permission_classes = [IsAuthenticated,
+    TierFeaturePermission.for_("tts")]`. A plan below the gate's minimum is a 403
+    `{"code": "tier_required", "required_tier": ..., "current_tier": ...}`; the gates are
+    data (FeatureGate rows, editable in admin)."""
 
     feature = ""
 
@@ -26,6 +29,8 @@ class TierFeaturePermission:
         return type(f"TierFeature_{feature}", (cls,), {"feature": feature})
 
     def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False  # DRF answers 401
         tier_require(user=request.user, feature=self.feature)
         return True
 

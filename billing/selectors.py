@@ -1,10 +1,11 @@
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
-from billing.models import FeatureGate, LedgerEntry, Tier
+from billing.models import CreditBucket, FeatureGate, LedgerEntry, Subscription, Tier
 
 
-def tier_list_public() -> QuerySet[Tier]:
-    return Tier.objects.filter(is_public=True).prefetch_related("gates").order_by("rank")
+def tier_list_public(*, with_gates: bool = True) -> QuerySet[Tier]:
+    tiers = Tier.objects.filter(is_public=True).order_by("rank")
+    return tiers.prefetch_related("gates") if with_gates else tiers
 
 
 def tier_features(*, tier: Tier) -> list[str]:
@@ -14,7 +15,9 @@ def tier_features(*, tier: Tier) -> list[str]:
 
 
 def credit_history_for_user(*, user) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(account__user=user).order_by("-created_at", "-id")
+    # The bucket join gives each entry the expiry of the credits it added.
+    return (LedgerEntry.objects.filter(account__user=user).select_related("bucket")
+            .order_by("-created_at", "-id"))
 
 
 def tier_limits(*, tier: Tier) -> dict:
@@ -26,3 +29,13 @@ def tier_limits(*, tier: Tier) -> dict:
         "watermark": tier.watermark,
         "features": tier_features(tier=tier),
     }
+
+
+def credit_buckets_live(*, user) -> QuerySet[CreditBucket]:
+    """Credits the user holds, in the order they are spent (soonest expiry first)."""
+    return CreditBucket.objects.filter(account__user=user, remaining__gt=0).order_by(
+        F("expires_at").asc(nulls_last=True), "id")
+
+
+def subscription_for_user(*, user) -> Subscription | None:
+    return Subscription.objects.select_related("tier").filter(account__user=user).first()

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 from assets.models import Asset
+from billing.services import credit_account_get
+from engines import ffmpeg
 from engines.base import EngineError, RenderRequest
 from engines.registry import get_engine
 from generation.models import Generation
@@ -11,6 +13,24 @@ from media_tools.outputs import extract_frame, materialise, store_output
 
 def _store(job, out, workdir: Path) -> Asset:
     return store_output(job, out.path, kind=out.kind, workdir=workdir)
+
+
+def _watermarked(out, ctx):
+    """The Free plan's outputs carry the watermark (videos re-encoded once, images drawn)."""
+    from engines.base import RenderOutput
+    from media_tools.watermark import watermark_image, watermark_video
+
+    target = out.path.with_name(f"{out.path.stem}-wm{out.path.suffix}")
+    if out.kind == "video":
+        ctx.progress(0.9, "watermark")
+        watermark_video(out.path, target, is_canceled=ctx.is_canceled,
+                        duration=ffmpeg.probe(out.path).duration)
+    elif out.kind == "image":
+        target = target.with_suffix(".png")
+        watermark_image(out.path, target)
+    else:
+        return out
+    return RenderOutput(path=target, kind=out.kind, mime=out.mime)
 
 
 def run_generation(job, ctx) -> dict:
@@ -34,7 +54,9 @@ def run_generation(job, ctx) -> dict:
                             is_canceled=ctx.is_canceled)
     if not outputs:
         raise EngineError("The engine returned no output.", code="no_output")
-    ctx.progress(0.92, "store")
+    if credit_account_get(user=job.owner).tier.watermark:
+        outputs = [_watermarked(out, ctx) for out in outputs]
+    ctx.progress(0.95, "store")
     stored = [_store(job, out, ctx.workdir) for out in outputs]
     generation.asset = stored[0]
     generation.save(update_fields=["asset", "updated_at"])

@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engines.ffmpeg import escape_filter_text, font_path, input_args, run_ffmpeg
+
 # Our transition names -> ffmpeg xfade transitions. "cut" joins with concat instead.
 XFADE = {"fade": "fadeblack", "crossfade": "fade", "wipe": "wipeleft", "slide": "slideleft"}
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 SAMPLE_RATE = 48000
 
 
@@ -105,8 +106,8 @@ def timeline_duration(timeline: Timeline) -> float:
 
 def _caption_filter(caption: Caption, *, height: int) -> str:
     y = {"top": "h*0.06", "center": "(h-text_h)/2", "bottom": "h-text_h-h*0.08"}[caption.position]
-    path = str(caption.text_file).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
-    parts = [f"fontfile={FONT}", f"textfile='{path}'", "expansion=none",
+    parts = [f"fontfile={escape_filter_text(str(font_path()))}",
+             f"textfile={escape_filter_text(str(caption.text_file))}", "expansion=none",
              f"fontsize={int(caption.font_size)}", f"fontcolor={caption.color}",
              "x=(w-text_w)/2", f"y={y}", f"borderw={int(caption.border)}", "bordercolor=black",
              f"enable='between(t,{caption.start:.3f},{caption.end:.3f})'"]
@@ -115,10 +116,10 @@ def _caption_filter(caption: Caption, *, height: int) -> str:
     return "drawtext=" + ":".join(parts)
 
 
-def build_command(timeline: Timeline, output: Path, *,
-                  input_args=lambda path: ["-i", str(path)], crf: int = 20,
+def build_command(timeline: Timeline, output: Path, *, crf: int = 20,
                   preset: str = "veryfast") -> tuple[list[str], float]:
-    """The ffmpeg arguments (without the leading `ffmpeg`) and the output duration."""
+    """The ffmpeg arguments (without the leading `ffmpeg`) and the output duration. Every
+    input goes through the ffmpeg layer's guarded `input_args`."""
     if not timeline.clips:
         raise ValueError("a timeline needs at least one clip")
     w, h, fps = timeline.width, timeline.height, timeline.fps
@@ -166,7 +167,8 @@ def build_command(timeline: Timeline, output: Path, *,
 
     # Overlays: images, then captions on top.
     for k, overlay in enumerate(timeline.overlays):
-        args += ["-loop", "1", "-t", f"{total:.3f}", *input_args(overlay.path)]
+        # One frame is enough: overlay repeats the last frame of a finished input.
+        args += input_args(overlay.path)
         graph.append(f"[{index}:v]scale={int(overlay.width)}:-2,format=rgba,"
                      f"colorchannelmixer=aa={overlay.opacity:.2f}[ov{k}]")
         graph.append(f"[{video}][ov{k}]overlay=x={overlay.x}:y={overlay.y}:"
@@ -181,9 +183,7 @@ def build_command(timeline: Timeline, output: Path, *,
     # Audio tracks: narration on top of the clips' sound, music under both (ducked).
     narration, music = [], []
     for track in timeline.audio:
-        if track.loop:
-            args += ["-stream_loop", "-1"]
-        args += input_args(track.path)
+        args += input_args(track.path, options=("-stream_loop", "-1") if track.loop else ())
         delay = int(track.start * 1000)
         label = f"t{index}"
         chain = (f"[{index}:a]aresample={SAMPLE_RATE},"
@@ -228,3 +228,12 @@ def build_command(timeline: Timeline, output: Path, *,
              "-r", str(fps), "-c:a", "aac", "-b:a", "160k", "-ar", str(SAMPLE_RATE),
              "-movflags", "+faststart", "-t", f"{total:.3f}", str(output)]
     return args, total
+
+
+def compose(timeline: Timeline, output: Path, *, progress=None, is_canceled=None,
+            timeout: float | None = None) -> float:
+    """Render the timeline to `output` through the ffmpeg layer; returns the duration."""
+    args, total = build_command(timeline, output)
+    run_ffmpeg(args, timeout=timeout or max(120.0, total * 20), progress=progress,
+               duration_hint=total, is_canceled=is_canceled, stage="compose")
+    return total

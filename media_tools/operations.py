@@ -186,7 +186,7 @@ def merge(sources: list[Path], out: Path, *, runner: Runner) -> dict:
     """Join videos end to end into one: each is scaled and padded to the first one's frame,
     resampled to the highest frame rate among them (at most 60), and given silence when it
     has no sound. One composition pass (media_tools.composer)."""
-    from media_tools.composer import Clip, Timeline, build_command
+    from media_tools.composer import Clip, Timeline, compose
 
     if not 2 <= len(sources) <= 20:
         raise EngineError("Merge takes 2 to 20 videos.", code="invalid_params")
@@ -197,9 +197,8 @@ def merge(sources: list[Path], out: Path, *, runner: Runner) -> dict:
              for path, info in zip(sources, infos, strict=True)]
     timeline = Timeline(width=_even(first.width), height=_even(first.height), fps=fps,
                         clips=clips)
-    args, total = build_command(timeline, out, input_args=lambda p: _video_in(p))
-    runner.run([*args[:-1], "-fs", str(MAX_OUTPUT_BYTES), args[-1]], duration=total,
-               stage="merge")
+    total = compose(timeline, out, progress=runner.progress, is_canceled=runner.is_canceled,
+                    timeout=60 + sum(c.length for c in clips) * runner.speed_factor)
     return {"duration": total, "clips": len(sources), "width": timeline.width,
             "height": timeline.height, "fps": fps}
 

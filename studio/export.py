@@ -63,8 +63,7 @@ def project_export(*, project: Project, resolution: str, idempotency_key: str | 
 
 def run_export(job, ctx) -> dict:
     """Job handler (media queue): compose the shots and store the result."""
-    from engines import ffmpeg
-    from media_tools.composer import Clip, Timeline, build_command
+    from media_tools.composer import Clip, Timeline, compose
     from media_tools.outputs import materialise, store_video
 
     params = job.params
@@ -77,8 +76,6 @@ def run_export(job, ctx) -> dict:
     timeline = Timeline(width=params["width"], height=params["height"], fps=params["fps"],
                         clips=clips)
     output = ctx.workdir / "export.mp4"
-    args, total = build_command(timeline, output, input_args=ffmpeg.input_args)
-    ffmpeg.run_ffmpeg(args, timeout=max(120, total * 20), progress=ctx.progress,
-                      duration_hint=total, is_canceled=ctx.is_canceled, stage="compose")
+    total = compose(timeline, output, progress=ctx.progress, is_canceled=ctx.is_canceled)
     asset = store_video(job, output, ctx.workdir)
     return {"outputs": [asset.name], "duration": total, "clips": len(clips)}

@@ -24,6 +24,8 @@ def _seed_reference_data():
     from django.apps import apps
 
     importlib.import_module("billing.migrations.0002_seed_tiers").seed(apps, None)
+    importlib.import_module("billing.migrations.0004_quota_defaults_and_buckets").seed_quotas(
+        apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -220,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.grant_monthly_credits",
         "schedule": 60 * 60,
     },
+    "expire-credits": {
+        "task": "billing.tasks.expire_credits",
+        "schedule": 5 * 60,
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": 24 * 60 * 60,
@@ -305,6 +309,20 @@ API_KEYS_PER_USER = env.int("API_KEYS_PER_USER", default=25)
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
 AVATAR_SIZE = 256
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
+
+# --- Stripe (each part is off until its setting is given) ---------------------------------
+STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env_secret("STRIPE_WEBHOOK_SECRET", default="")
+# Another API address (a test double, stripe-mock); empty means Stripe itself.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_CURRENCY = env.str("STRIPE_CURRENCY", default="gbp")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Monthly price of each plan, unless the plan's own Stripe price id is set in admin.
+STRIPE_PRICE_IDS = {
+    slug: env.str(f"STRIPE_PRICE_{slug.upper()}", default="")
+    for slug in ("starter", "creator", "pro", "studio", "enterprise")
+}
 
 LOGGING = {
     "version": 1,

@@ -80,3 +80,40 @@ def test_tiers_are_editable_data(operator):
 def test_non_staff_cannot_reach_admin(client, world):
     client.login(username="owner", password=PASSWORD)
     assert client.get("/admin/billing/creditaccount/").status_code == 302
+
+
+def test_stripe_events_and_subscriptions_are_read_only_in_admin(operator, world):
+    from django.utils import timezone
+
+    from billing.models import StripeEvent, Subscription
+
+    event = StripeEvent.objects.create(stripe_event_id="evt_admin", type="invoice.paid",
+                                       stripe_created=timezone.now(), payload={"id": "evt_admin"},
+                                       outcome="granted 5000 pro credits")
+    account = credit_account_get(user=world.owner)
+    subscription = Subscription.objects.create(account=account, status="active",
+                                               stripe_customer_id="cus_admin")
+    html = operator.get("/admin/billing/stripeevent/").content.decode()
+    assert "evt_admin" in html and "granted 5000 pro credits" in html
+    assert operator.get(f"/admin/billing/stripeevent/{event.pk}/change/").status_code == 200
+    r = operator.post(f"/admin/billing/stripeevent/{event.pk}/change/", {"outcome": "x"})
+    assert r.status_code == 403
+    assert operator.get("/admin/billing/stripeevent/add/").status_code == 403
+    assert "cus_admin" in operator.get("/admin/billing/subscription/").content.decode()
+    assert operator.post(f"/admin/billing/subscription/{subscription.pk}/delete/",
+                         {"post": "yes"}).status_code == 403
+    assert operator.get("/admin/billing/checkoutsession/").status_code == 200
+
+
+def test_account_page_shows_the_credit_buckets(operator, world):
+    account = credit_account_get(user=world.owner)
+    html = operator.get(f"/admin/billing/creditaccount/{account.pk}/change/").content.decode()
+    assert "credit buckets (what the balance is made of)" in html.lower()
+
+
+def test_daily_quotas_are_editable_on_the_plan_list(operator):
+    tier = Tier.objects.get(slug="free")
+    assert "daily_api_calls" in operator.get("/admin/billing/tier/").content.decode()
+    tier.daily_api_calls = 25
+    tier.save(update_fields=["daily_api_calls"])
+    assert Tier.objects.get(slug="free").daily_api_calls == 25

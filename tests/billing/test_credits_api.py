@@ -4,15 +4,29 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import FeatureGate, Tier
 from billing.pricing import duration_cost, per_clip_cost, video_generation_cost
-from billing.services import credits_reserve, tier_set
+from billing.services import credits_grant, credits_reserve, tier_set
 from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
 
-def test_credits_shows_balance_tier_and_allowance(owner_api):
-    assert owner_api.get("/api/credits").json() == {
-        "balance": 150, "tier": "free", "tier_name": "Free", "monthly_allowance": 150}
+def test_credits_shows_balance_tier_allowance_and_expiry(owner_api, world):
+    credits_grant(user=world.owner, amount=300, reference="topup:t", kind="topup")
+    body = owner_api.get("/api/credits").json()
+    expiry = body["buckets"][0]["expires_at"]
+    assert body == {
+        "balance": 450, "tier": "free", "tier_name": "Free", "monthly_allowance": 150,
+        "debt": 0, "buckets": [{"credits": 150, "expires_at": expiry},
+                               {"credits": 300, "expires_at": None}]}
+    assert expiry.endswith("-01T00:00:00Z")  # the first instant of next month
+
+
+def test_credit_history_shows_when_granted_credits_expire(owner_api, world):
+    credits_grant(user=world.owner, amount=300, reference="topup:t", kind="topup")
+    credits_reserve(user=world.owner, amount=5, reference="job:1")
+    entries = owner_api.get("/api/credits/history").json()["results"]
+    assert [(e["kind"], e["expires_at"] is None) for e in entries] == [
+        ("reserve", True), ("topup", True), ("grant", False)]
 
 
 def test_credit_history_is_paginated_newest_first(owner_api, world):

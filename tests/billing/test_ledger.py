@@ -136,14 +136,17 @@ def test_adjustments_need_a_reason_and_cannot_go_below_zero(world):
     assert assert_ledger_consistent(world.owner) == 180
 
 
-def test_monthly_grant_is_made_once_per_month(world, time_machine_at=None):
+def test_monthly_grant_is_made_once_per_month_and_the_last_months_expires(world):
     import time_machine
 
     assert credits_grant_monthly_all() == 0  # this month's grant came with the account
     with time_machine.travel("2099-01-15"):
         assert credits_grant_monthly_all() == 2
         assert credits_grant_monthly_all() == 0
-    assert assert_ledger_consistent(world.owner) == 300
+    # The earlier month's 150 expired when the new month's grant was made.
+    assert assert_ledger_consistent(world.owner) == 150
+    assert LedgerEntry.objects.filter(account__user=world.owner, kind="expire",
+                                      amount=-150).count() == 1
 
 
 def test_paid_tiers_are_not_granted_by_the_free_monthly_job(world):

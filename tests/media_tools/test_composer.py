@@ -11,6 +11,7 @@ from media_tools.composer import (
     ImageOverlay,
     Timeline,
     build_command,
+    compose,
     timeline_duration,
 )
 from tests.generation.media import make_png, make_wav
@@ -34,8 +35,9 @@ def probe(path: Path) -> dict:
 
 
 def run(args: list[str]) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args], check=True,
-                   timeout=180)
+    from engines.ffmpeg import run_ffmpeg
+
+    run_ffmpeg(args, timeout=180)
 
 
 @pytest.fixture
@@ -108,3 +110,13 @@ def test_odd_sizes_and_empty_timelines_are_refused(tmp_path):
                                clips=[Clip(Path("a"), duration=1)]), tmp_path / "x.mp4")
     with pytest.raises(ValueError):
         build_command(Timeline(width=320, height=240, fps=24, clips=[]), tmp_path / "x.mp4")
+
+
+def test_compose_reports_progress_to_the_end(tmp_path, clips):
+    seen = []
+    total = compose(Timeline(width=320, height=240, fps=24, clips=clips), tmp_path / "p.mp4",
+                    progress=lambda fraction, stage: seen.append((fraction, stage)))
+    assert seen and seen == sorted(seen) and seen[-1][0] == 1.0
+    assert {stage for _, stage in seen} == {"compose"}
+    assert float(probe(tmp_path / "p.mp4")["format"]["duration"]) == pytest.approx(total,
+                                                                                   abs=0.1)
