@@ -200,15 +200,14 @@ class _ProgressReader(threading.Thread):
         self._stream = stream
         self._lock = threading.Lock()
         self._out_time: float = 0.0
-        self.ended = False
 
     def run(self) -> None:
         for raw in self._stream:
             key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
+            # out_time_ms is microseconds too (a misnomer kept by ffmpeg 5.1). The final
+            # "progress=end" needs no handling: the exit status is what counts.
             if key in ("out_time_us", "out_time_ms"):
                 self._set_time(value)
-            elif key == "progress" and value == "end":
-                self.ended = True
 
     def _set_time(self, value: str) -> None:
         try:

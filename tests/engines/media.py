@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,8 +70,7 @@ def frame_rgb(path: Path, index: int) -> Image.Image:
 
 
 def mean_color(image: Image.Image) -> tuple[float, float, float]:
-    pixels = list(image.convert("RGB").getdata())
-    return tuple(sum(p[c] for p in pixels) / len(pixels) for c in range(3))
+    return tuple(ImageStat.Stat(image.convert("RGB")).mean)
 
 
 def sha256(path: Path) -> str:
