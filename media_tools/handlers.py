@@ -21,7 +21,9 @@ class _Work:
 
     def __init__(self, job, ctx):
         self.job, self.ctx, self.params = job, ctx, job.params
-        self.runner = Runner(progress=ctx.progress, is_canceled=ctx.is_canceled)
+        # ffmpeg's own 0..1 fills most of the bar; storing the result is the rest.
+        self.runner = Runner(progress=lambda f, stage: ctx.progress(f * 0.95, stage),
+                             is_canceled=ctx.is_canceled)
         self.stored: list[Asset] = []
 
     def input(self, key: str, name: str | None = None) -> Path:

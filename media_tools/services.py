@@ -22,6 +22,7 @@ from engines.registry import engine_available, get_llm
 from jobs.http import request_fingerprint
 from jobs.models import Job
 from jobs.services import job_cancel, job_for_idempotency_key, job_submit
+from media_tools import operations
 from media_tools.models import AudioGeneration
 from media_tools.selectors import ENGINE_VOICES, speech_engine_available
 
@@ -64,7 +65,12 @@ def _submit(*, user, kind: str, data: dict, params: dict, cost: int,
 
 
 def _video(user, name: str) -> Asset:
-    return asset_get_for_user(user=user, name=name, kinds=(Asset.Kind.VIDEO,))
+    asset = asset_get_for_user(user=user, name=name, kinds=(Asset.Kind.VIDEO,))
+    if (asset.duration or 0) > operations.MAX_INPUT_SECONDS:
+        raise ApplicationError(
+            f"Videos longer than {operations.MAX_INPUT_SECONDS // 60} minutes cannot be "
+            "edited.", code="media_too_long", fields={"video_filename": ["Too long."]})
+    return asset
 
 
 def _check_span(asset: Asset, start: float, end: float | None, *, start_field: str,
@@ -95,6 +101,22 @@ def _comfyui_or_503(what: str) -> str:
             f"{what} runs on the ComfyUI engine, which is not configured here. "
             "Set COMFYUI_URLS (see docs/engines.md).", engine="comfyui")
     return "comfyui"
+
+
+def _submit_with_uploads(*, uploads: list[Asset], **kwargs) -> Job:
+    """Submit; if that is refused (credits, a race on the key), the files this request
+    uploaded are deleted again rather than left behind unused."""
+    try:
+        return _submit(**kwargs)
+    except Exception:
+        for asset in uploads:
+            asset_delete(asset=asset)
+        raise
+
+
+def _uploaded(data: dict, *pairs: tuple[str, Asset]) -> list[Asset]:
+    """The assets among `pairs` (field, asset) that this request uploaded just now."""
+    return [asset for field, asset in pairs if data.get(field)]
 
 
 def _image_input(*, user, data: dict, field: str) -> Asset:
@@ -228,10 +250,14 @@ def tool_add_watermark_submit(*, user, data: dict, idempotency_key: str | None =
         if not data.get("text", "").strip():
             raise _invalid("text", "A text watermark needs its text.")
         params["text"] = data["text"]
+        uploads = []
     else:
-        params["image"] = _image_input(user=user, data=data, field="image").name
-    return _submit(user=user, kind=kind, data=data, cost=_cost("add_watermark"),
-                   idempotency_key=idempotency_key, params=params)
+        image = _image_input(user=user, data=data, field="image")
+        uploads = _uploaded(data, ("image", image))
+        params["image"] = image.name
+    return _submit_with_uploads(uploads=uploads, user=user, kind=kind, data=data,
+                                cost=_cost("add_watermark"), idempotency_key=idempotency_key,
+                                params=params)
 
 
 def tool_upscale_submit(*, user, data: dict, idempotency_key: str | None = None) -> Job:
@@ -258,9 +284,10 @@ def tool_remove_background_submit(*, user, data: dict,
     if replay is not None:
         return replay
     image = _image_input(user=user, data=data, field="image")
-    return _submit(user=user, kind=kind, data=data, cost=_cost("remove_background"),
-                   engine=engine, idempotency_key=idempotency_key,
-                   params={"image": image.name})
+    return _submit_with_uploads(uploads=_uploaded(data, ("image", image)), user=user,
+                                kind=kind, data=data,
+                                cost=_cost("remove_background"), engine=engine,
+                                idempotency_key=idempotency_key, params={"image": image.name})
 
 
 def tool_face_swap_submit(*, user, data: dict, idempotency_key: str | None = None) -> Job:
@@ -271,10 +298,17 @@ def tool_face_swap_submit(*, user, data: dict, idempotency_key: str | None = Non
     if replay is not None:
         return replay
     source = _image_input(user=user, data=data, field="source_image")
-    target = _image_input(user=user, data=data, field="target_image")
-    return _submit(user=user, kind=kind, data=data, cost=_cost("face_swap"), engine=engine,
-                   idempotency_key=idempotency_key,
-                   params={"face": source.name, "image": target.name})
+    try:
+        target = _image_input(user=user, data=data, field="target_image")
+    except Exception:
+        for asset in _uploaded(data, ("source_image", source)):
+            asset_delete(asset=asset)
+        raise
+    uploads = _uploaded(data, ("source_image", source), ("target_image", target))
+    return _submit_with_uploads(uploads=uploads, user=user, kind=kind, data=data,
+                                cost=_cost("face_swap"), engine=engine,
+                                idempotency_key=idempotency_key,
+                                params={"face": source.name, "image": target.name})
 
 
 # --- audio and speech -------------------------------------------------------------------------

@@ -306,3 +306,49 @@ def test_short_balance_is_402_and_creates_no_job(owner_api, world, media):
         "insufficient_credits")
     assert body["required_credits"] == 4
     assert not Job.objects.exists()
+
+
+def test_with_comfyui_configured_ai_tools_queue_on_the_gpu(owner_api, world):
+    on_plan(world.owner, "pro")
+    configure(comfyui_urls=["http://127.0.0.1:9"])
+    try:
+        png = SimpleUploadedFile("a.png", make_png().read_bytes(), "image/png")
+        r = owner_api.post("/api/tools/remove-background", {"image": png}, format="multipart")
+        face = SimpleUploadedFile("f.png", make_png().read_bytes(), "image/png")
+        target = SimpleUploadedFile("t.png", make_png().read_bytes(), "image/png")
+        swap = owner_api.post("/api/tools/face-swap", {"source_image": face,
+                                                       "target_image": target},
+                              format="multipart")
+    finally:
+        configure(comfyui_urls=[])
+    for response in (r, swap):
+        assert response.status_code == 202, response.content
+        assert response.json()["cost"] == 1 and response.json()["engine"] == "comfyui"
+        job = Job.objects.get(public_id=response.json()["job_id"])
+        assert job.queue == "gpu" and job.status == "queued"
+    assert Job.objects.get(kind="tool_face_swap").params.keys() == {"face", "image"}
+
+
+def test_an_upload_refused_for_credits_is_not_kept(owner_api, world, media):
+    from billing.services import credits_adjust
+
+    video = media.video(world.owner)
+    credits_adjust(user=world.owner, amount=-150, reason="test")
+    before = Asset.objects.count()
+    logo = SimpleUploadedFile("logo.png", make_png().read_bytes(), "image/png")
+    assert_error(owner_api.post("/api/tools/add-watermark", {
+        "video_filename": video.name, "type": "image", "image": logo}, format="multipart"),
+        402, "insufficient_credits")
+    assert Asset.objects.count() == before
+
+
+def test_a_video_past_the_length_cap_is_refused_before_queueing(owner_api, world, media,
+                                                                monkeypatch):
+    from media_tools import operations
+
+    video = media.video(world.owner, seconds=2.0)
+    monkeypatch.setattr(operations, "MAX_INPUT_SECONDS", 1)
+    assert_error(owner_api.post("/api/edit/speed", {"video_filename": video.name,
+                                                    "speed_factor": 2}, format="json"),
+                 400, "media_too_long")
+    assert not Job.objects.exists()
