@@ -200,10 +200,14 @@ def test_a_playlist_named_mp4_is_refused_before_anything_is_read(tmp_path):
     assert err.value.code == "unsupported_media"
 
 
-def test_a_video_longer_than_the_cap_is_refused(tmp_path, monkeypatch, clip):
-    monkeypatch.setattr(operations, "MAX_INPUT_SECONDS", 1.0)
+def test_a_ten_hour_video_is_refused_by_the_caps_before_decoding(tmp_path):
+    # Three frames five hours apart: a 1.6 KB file that says it lasts ten hours.
+    src = tmp_path / "ten-hours.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=s=16x16:r=1:d=3", "-vf", "setpts=PTS*18000",
+           "-fps_mode", "passthrough", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(src))
+    assert probe(src).duration > 10 * 3600
     with pytest.raises(EngineError) as err:
-        operations.crop(clip, tmp_path / "out.mp4", x=0, y=0, width=32, height=32,
+        operations.crop(src, tmp_path / "out.mp4", x=0, y=0, width=16, height=16,
                         runner=run())
     assert err.value.code == "media_too_long"
 
