@@ -342,13 +342,16 @@ def test_an_upload_refused_for_credits_is_not_kept(owner_api, world, media):
     assert Asset.objects.count() == before
 
 
-def test_a_video_past_the_length_cap_is_refused_before_queueing(owner_api, world, media,
-                                                                monkeypatch):
-    from media_tools import operations
+def test_a_ten_hour_video_is_refused_before_queueing(owner_api, world, tmp_path):
+    from tests.engines.media import ffmpeg
+    from tests.media_tools.conftest import stored
 
-    video = media.video(world.owner, seconds=2.0)
-    monkeypatch.setattr(operations, "MAX_INPUT_SECONDS", 1)
-    assert_error(owner_api.post("/api/edit/speed", {"video_filename": video.name,
-                                                    "speed_factor": 2}, format="json"),
-                 400, "media_too_long")
-    assert not Job.objects.exists()
+    src = tmp_path / "ten-hours.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=s=16x16:r=1:d=3", "-vf", "setpts=PTS*18000",
+           "-fps_mode", "passthrough", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(src))
+    video = stored(world.owner, src, "video")
+    body = assert_error(owner_api.post("/api/edit/speed", {"video_filename": video.name,
+                                                           "speed_factor": 2}, format="json"),
+                        400, "media_too_long")
+    assert "video_filename" in body["fields"]
+    assert not Job.objects.exists() and balance(world.owner) == 150
