@@ -46,13 +46,20 @@ def test_trim_runs_charges_three_credits_once_and_names_its_method(owner_api, wo
     assert status["outputs"][0]["filename"] == asset.name
 
 
-def test_trim_from_zero_is_a_stream_copy(owner_api, world, media, run_jobs):
+def test_trim_from_zero_is_a_stream_copy_and_takes_a_webhook(owner_api, world, media,
+                                                             run_jobs):
     video = media.video(world.owner, seconds=2.0)
     with run_jobs():
         r = owner_api.post("/api/edit/trim", {"video_filename": video.name,
-                                              "start_seconds": 0, "end_seconds": 1},
+                                              "start_seconds": 0, "end_seconds": 1,
+                                              "webhook": "https://example.com/hook"},
                            format="json")
-    assert finished(r).result["method"] == "stream_copy"
+    job = finished(r)
+    assert job.result["method"] == "stream_copy"
+    assert job.webhook_url == "https://example.com/hook"
+    assert "webhook" in assert_error(owner_api.post("/api/edit/trim", {
+        "video_filename": video.name, "start_seconds": 0, "end_seconds": 1,
+        "webhook": "not a url"}, format="json"), 400)["fields"]
 
 
 @pytest.mark.parametrize("start,end,field", [(3, 4, "start_seconds"), (1, 0.5, "end_seconds"),
