@@ -83,9 +83,17 @@ def main():
         print(f"submit-to-start latency over {len(delays)} jobs ({broker}): "
               f"median {statistics.median(delays):.0f} ms, "
               f"p95 {delays[int(len(delays) * 0.95) - 1]:.0f} ms, max {delays[-1]:.0f} ms")
+        # Let the last jobs finish before the warm shutdown.
+        deadline = time.monotonic() + 60
+        while (Job.objects.filter(pk__in=job_ids, status__in=["queued", "processing"]).exists()
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        worker.send_signal(signal.SIGTERM)  # the main process: a warm shutdown
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -39,6 +39,10 @@ from billing.serializers import (
 from billing.services import credit_account_get
 from billing.stripe_client import PaymentsNotConfigured, payments_enabled
 from billing.webhooks import stripe_event_process, stripe_webhook_verify
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Repeat a request with the same key to get the same checkout session.")
 
 
 class AuthCheckApi(APIView):
@@ -142,24 +146,28 @@ class SubscriptionApi(APIView):
 
 
 class CreateCheckoutApi(APIView):
-    @extend_schema(request=CheckoutRequestSerializer,
+    @extend_schema(request=CheckoutRequestSerializer, parameters=[IDEMPOTENCY_KEY],
                    responses={200: CheckoutResponseSerializer}, tags=["billing"],
                    summary="Start a Stripe Checkout Session for a plan (subscription)")
     def post(self, request):
         data = CheckoutRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        row = subscription_checkout_create(user=request.user, tier=data.validated_data["tier"])
+        row = subscription_checkout_create(
+            user=request.user, tier=data.validated_data["tier"],
+            idempotency_key=request.headers.get("Idempotency-Key", ""))
         return Response({"checkout_url": row.url, "session_id": row.stripe_session_id})
 
 
 class TopupApi(APIView):
     @extend_schema(request=TopupRequestSerializer, responses={200: CheckoutResponseSerializer},
-                   tags=["credits"],
+                   tags=["credits"], parameters=[IDEMPOTENCY_KEY],
                    summary="Buy 100-50,000 credits at 1p each through Stripe Checkout")
     def post(self, request):
         data = TopupRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        row = topup_checkout_create(user=request.user, credits=data.validated_data["credits"])
+        row = topup_checkout_create(
+            user=request.user, credits=data.validated_data["credits"],
+            idempotency_key=request.headers.get("Idempotency-Key", ""))
         return Response({"checkout_url": row.url, "session_id": row.stripe_session_id})
 
 

@@ -206,6 +206,9 @@ class Subscription(TimeStampedModel):
     account = models.OneToOneField(CreditAccount, on_delete=models.CASCADE,
                                    related_name="subscription")
     stripe_customer_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    customer_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Failed attempts to create the Stripe customer; part of the "
+                             "idempotency key, because Stripe replays a failed answer.")
     stripe_subscription_id = models.CharField(max_length=100, blank=True)
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="+")
@@ -254,9 +257,17 @@ class CheckoutSession(TimeStampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
     stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     url = models.URLField(max_length=2000, blank=True)
+    idempotency_key = models.CharField(
+        max_length=255, blank=True, help_text="The client's Idempotency-Key header, if sent.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A client retrying a checkout request gets the same session, not a second one.
+            models.UniqueConstraint(fields=["user", "idempotency_key"],
+                                    condition=~Q(idempotency_key=""),
+                                    name="billing_checkout_one_per_idempotency_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} checkout {self.pk} ({self.status})"

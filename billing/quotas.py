@@ -7,7 +7,9 @@ views attach the quota with
     throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, DailyApiQuotaThrottle]
 
 and then answer every call with `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
-(seconds until the reset); a call over the quota is a 429 with `Retry-After` as well.
+(seconds until the reset); a call over the quota is a 429 with `Retry-After` as well and is
+not counted. DRF asks every throttle of a view, so a call that the request-rate throttle
+refuses is still counted here: the quota measures attempts, the rate limit bursts.
 """
 
 from dataclasses import dataclass
@@ -110,3 +112,10 @@ class DailyApiQuotaThrottle(BaseThrottle):
         # APIView.finalize_response copies view.headers onto the response.
         view.headers.update(state.headers())
         return True
+
+
+def job_creating_throttles() -> list:
+    """The throttles of an endpoint that creates jobs: request rate plus the daily quota."""
+    from rest_framework.settings import api_settings
+
+    return [*api_settings.DEFAULT_THROTTLE_CLASSES, DailyApiQuotaThrottle]

@@ -27,6 +27,7 @@ def tier_limits(*, tier: Tier) -> dict:
         "max_resolution_height": tier.max_resolution,
         "max_frames": tier.max_frames,
         "watermark": tier.watermark,
+        "daily_api_calls": tier.daily_api_calls,
         "features": tier_features(tier=tier),
     }
 

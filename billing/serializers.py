@@ -15,7 +15,7 @@ class TierSerializer(serializers.ModelSerializer):
         model = Tier
         fields = ["slug", "name", "rank", "monthly_credits", "max_resolution",
                   "max_resolution_height", "max_frames", "watermark", "price_monthly_pence",
-                  "features"]
+                  "daily_api_calls", "features"]
 
     def get_features(self, obj) -> list[str]:
         features = self.context.get("features_by_tier", {})
@@ -50,6 +50,7 @@ class LimitsSerializer(serializers.Serializer):
     max_resolution_height = serializers.IntegerField()
     max_frames = serializers.IntegerField()
     watermark = serializers.BooleanField()
+    daily_api_calls = serializers.IntegerField(allow_null=True, help_text="Null: unlimited.")
     features = serializers.ListField(child=serializers.CharField())
 
 

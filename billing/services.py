@@ -77,6 +77,7 @@ class _Plan:
     new_bucket: int = 0  # credits for a bucket created by this entry
     expires_at: datetime | None = None  # of that new bucket
     dropped: int = 0  # returns not made because their bucket has expired
+    settled: int = 0  # returns kept to pay off debt
     after: Callable[[CreditAccount, LedgerEntry], None] | None = None
 
     @property
@@ -195,27 +196,44 @@ def _add(amount: int, expires_at: datetime | None) -> Callable:
 
 
 def _give_back(returns: dict[int, int], legacy: int = 0) -> Callable:
-    """Return credits to the buckets they were taken from, except to expired ones. `legacy`
-    credits (reserved before buckets existed) go to a new permanent bucket."""
+    """Return credits to the buckets they were taken from, except to expired ones. Credits
+    returning to a refunded purchase pay off the debt its refund left first. `legacy` credits
+    (reserved before buckets existed) go to a new permanent bucket."""
     def plan(account: CreditAccount, now: datetime) -> _Plan:
         todo = _Plan(new_bucket=legacy)
-        expiry = dict(CreditBucket.objects.filter(pk__in=returns).values_list("id",
-                                                                              "expires_at"))
+        buckets = {b.pk: b for b in CreditBucket.objects.filter(pk__in=returns).only(
+            "id", "expires_at", "clawed_back")}
+        debt, settled = account.debt, 0
         for bucket_id, amount in returns.items():
-            expires_at = expiry.get(bucket_id)
-            if expires_at is not None and expires_at <= now:
+            bucket = buckets.get(bucket_id)
+            if bucket is not None and bucket.expires_at is not None and bucket.expires_at <= now:
                 todo.dropped += amount
-            elif amount:
+                continue
+            if bucket is not None and bucket.clawed_back and debt > settled:
+                settle = min(amount, debt - settled)
+                settled += settle
+                amount -= settle
+            if amount:
                 todo.moves[bucket_id] = amount
+        if settled:
+            todo.settled = settled
+
+            def after(account: CreditAccount, entry: LedgerEntry) -> None:
+                CreditAccount.objects.filter(pk=account.pk).update(debt=F("debt") - settled)
+
+            todo.after = after
         return todo
     return plan
 
 
 def _with_dropped(text: str) -> Callable:
     def describe(todo: _Plan) -> str:
+        notes = []
         if todo.dropped:
-            return f"{text} ({todo.dropped} expired credits not returned)"
-        return text
+            notes.append(f"{todo.dropped} expired credits not returned")
+        if todo.settled:
+            notes.append(f"{todo.settled} credits settle debt")
+        return f"{text} ({'; '.join(notes)})" if notes else text
     return describe
 
 

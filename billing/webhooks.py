@@ -46,11 +46,15 @@ def stripe_webhook_verify(*, payload: bytes, signature: str) -> dict:
     try:
         stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET,
                                        tolerance=SIGNATURE_TOLERANCE)
-        event = json.loads(payload)
-    except (stripe.SignatureVerificationError, ValueError):
+    except stripe.SignatureVerificationError:
         raise ApplicationError("The Stripe signature is missing, wrong or too old.",
                                code="invalid_signature") from None
-    if not isinstance(event, dict) or not {"id", "type", "data", "created"} <= set(event):
+    except (ValueError, TypeError, AttributeError, KeyError):  # signed, but not an event
+        raise ApplicationError("Not a Stripe event.", code="invalid_event") from None
+    event = json.loads(payload)
+    if not (isinstance(event, dict) and isinstance(event.get("id"), str)
+            and isinstance(event.get("type"), str) and isinstance(event.get("created"), int)
+            and isinstance(_dig(event, "data", "object"), dict)):
         raise ApplicationError("Not a Stripe event.", code="invalid_event")
     return event
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from assets.selectors import asset_get_readable
 from assets.services import asset_upload
 from assets.serving import asset_response
+from billing.quotas import job_creating_throttles
 from core.errors import ApplicationError
 from generation import selectors, services
 from generation.catalogue import IMAGE_MODELS, VIDEO_MODELS, model_payload
@@ -80,6 +81,8 @@ class GenerationCostApi(APIView):
 
 
 class GenerateApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=GenerateVideoSerializer, responses={202: SUBMITTED},
                    parameters=[IDEMPOTENCY], tags=["generation"],
                    summary="Queue a video generation (text, image, first-last frame, sound...)")
@@ -92,6 +95,8 @@ class GenerateApi(APIView):
 
 
 class GenerateImageApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=GenerateImageSerializer,
                    responses={202: inline_serializer("ImagesSubmitted", {
                        "job_ids": serializers.ListField(child=serializers.UUIDField()),
@@ -121,6 +126,8 @@ class GenerateImageApi(APIView):
 
 
 class ExtendVideoApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=ExtendSerializer, responses={202: SUBMITTED},
                    parameters=[IDEMPOTENCY], tags=["generation"],
                    summary="Continue a video: its last frame starts an image-to-video job")
@@ -141,6 +148,8 @@ class ExtendVideoApi(APIView):
 
 
 class GenerateV2VApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=V2VSerializer, responses={202: SUBMITTED}, parameters=[IDEMPOTENCY],
                    tags=["generation"], summary="Video-to-video style transfer (strength 0..1)")
     def post(self, request):
@@ -352,3 +361,43 @@ class GeneratePromptApi(APIView):
         data = GeneratePromptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(prompt_generate(**data.validated_data))
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First day (default: 29 days ago)")
+    end = serializers.DateField(required=False, help_text="Last day (default: today)")
+
+    def validate(self, attrs):
+        from generation.analytics import MAX_DAYS, default_range
+
+        start, end = default_range()
+        attrs.setdefault("end", end)
+        attrs.setdefault("start", min(start, attrs["end"]))
+        if attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError({"start": ["start must not be after end."]})
+        if (attrs["end"] - attrs["start"]).days >= MAX_DAYS:
+            raise serializers.ValidationError({"start": [f"At most {MAX_DAYS} days at once."]})
+        return attrs
+
+
+class UsageApi(APIView):
+    @extend_schema(parameters=[UsageQuerySerializer], responses={200: OpenApiTypes.OBJECT},
+                   tags=["analytics"],
+                   summary="Per-day completed generations by kind and credits spent")
+    def get(self, request):
+        from generation.analytics import usage_by_day
+
+        data = UsageQuerySerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        start, end = data.validated_data["start"], data.validated_data["end"]
+        return Response({"start": start.isoformat(), "end": end.isoformat(),
+                         "days": usage_by_day(user=request.user, start=start, end=end)})
+
+
+class SummaryApi(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["analytics"],
+                   summary="Totals: generations, images, video minutes, favourite model")
+    def get(self, request):
+        from generation.analytics import usage_summary
+
+        return Response(usage_summary(user=request.user))

@@ -112,9 +112,30 @@ DEFAULT_VIDEO_MODEL = "wan-t2v"
 DEFAULT_IMAGE_MODEL = "flux"
 
 
+def model_overrides() -> dict:
+    """Operators' per-model overrides from admin, cached for 30 s per process."""
+    from django.core.cache import cache
+
+    from generation.models import ModelOverride
+
+    cached = cache.get("generation:model-overrides")
+    if cached is None:
+        cached = {o.model_id: {"enabled": o.enabled, "engine": o.engine,
+                               "workflow": o.workflow, "servers": o.servers}
+                  for o in ModelOverride.objects.all()}
+        cache.set("generation:model-overrides", cached, 30)
+    return cached
+
+
 def engine_for(model_id: str) -> str:
-    overrides = getattr(settings, "GENERATION_MODEL_ENGINES", {}) or {}
-    return overrides.get(model_id) or settings.GENERATION_DEFAULT_ENGINE
+    override = model_overrides().get(model_id, {})
+    configured = getattr(settings, "GENERATION_MODEL_ENGINES", {}) or {}
+    return (override.get("engine") or configured.get(model_id)
+            or settings.GENERATION_DEFAULT_ENGINE)
+
+
+def model_enabled(model_id: str) -> bool:
+    return model_overrides().get(model_id, {}).get("enabled", True)
 
 
 def model_cost(spec: ModelSpec, *, frames: int, steps: int) -> int:
@@ -126,7 +147,8 @@ def model_cost(spec: ModelSpec, *, frames: int, steps: int) -> int:
 def model_payload(spec: ModelSpec) -> dict:
     payload = {
         "id": spec.id, "name": spec.name, "description": spec.description, "task": spec.task,
-        "output": spec.output, "engine": engine_for(spec.id), "inputs": list(spec.inputs),
+        "output": spec.output, "engine": engine_for(spec.id), "enabled": model_enabled(spec.id),
+        "inputs": list(spec.inputs),
         "optional_inputs": list(spec.optional_inputs),
         "defaults": {"width": spec.width, "height": spec.height, "steps": spec.steps,
                      "cfg": spec.cfg, "sampler": spec.sampler, "scheduler": spec.scheduler},

@@ -41,3 +41,24 @@ class Generation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.model}: {self.prompt[:40]}"
+
+
+class ModelOverride(models.Model):
+    """An operator's per-model choice, over the settings: engine, on/off, workflow, servers."""
+
+    model_id = models.CharField(max_length=60, unique=True)
+    enabled = models.BooleanField(default=True)
+    engine = models.CharField(max_length=40, blank=True,
+                              help_text="Empty: GENERATION_MODEL_ENGINES or the default engine.")
+    workflow = models.CharField(max_length=200, blank=True,
+                                help_text="ComfyUI workflow file to use instead of the model's "
+                                          "own (engines/comfyui/workflows/).")
+    servers = models.JSONField(default=list, blank=True,
+                               help_text="ComfyUI server URLs for this model (empty: all).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model_id"]
+
+    def __str__(self) -> str:
+        return self.model_id

@@ -8,6 +8,7 @@ urlpatterns = [
     path("videos/", views.videos_view, name="videos"),
     path("images/", views.images_view, name="images"),
     path("gallery/", views.gallery_view, name="gallery"),
+    path("usage/", views.usage_view, name="usage"),
     path("generations/<int:generation_id>/", views.generation_detail_view,
          name="generation-detail"),
     path("generations/<int:generation_id>/<str:action>/", views.generation_action_view,

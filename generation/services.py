@@ -12,7 +12,7 @@ from billing.pricing import duration_cost
 from billing.services import credit_account_get
 from core.errors import ApplicationError, EngineUnavailable, TierRequired
 from engines.registry import engine_available
-from generation.catalogue import MODELS, ModelSpec, engine_for, model_cost
+from generation.catalogue import MODELS, ModelSpec, engine_for, model_cost, model_enabled
 from generation.models import Generation
 from jobs.http import request_fingerprint
 from jobs.services import job_submit
@@ -123,6 +123,10 @@ def resolve_inputs(*, user, spec: ModelSpec, data: dict) -> dict[str, str]:
     return inputs
 
 def _engine_or_503(spec: ModelSpec) -> str:
+    if not model_enabled(spec.id):
+        raise ApplicationError(f"model: {spec.id} is switched off on this server.",
+                               code="model_disabled",
+                               fields={"model": [f"{spec.id} is not available here."]})
     engine = engine_for(spec.id)
     if not engine_available(engine):
         raise EngineUnavailable(

@@ -4,6 +4,8 @@ from generation import api
 
 api_urlpatterns = [
     path("models", api.ModelsApi.as_view(), name="api-models"),
+    path("analytics/usage", api.UsageApi.as_view(), name="api-analytics-usage"),
+    path("analytics/summary", api.SummaryApi.as_view(), name="api-analytics-summary"),
     path("image-models", api.ImageModelsApi.as_view(), name="api-image-models"),
     path("comfyui/status", api.EnginesStatusApi.as_view(), name="api-comfyui-status"),
     path("generation-cost", api.GenerationCostApi.as_view(), name="api-generation-cost"),

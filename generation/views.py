@@ -141,3 +141,20 @@ def generation_action_view(request, generation_id: int, action: str):
     if back.startswith("/") and not back.startswith("//"):
         return redirect(back)
     return redirect("generation-detail", generation_id=generation.pk)
+
+
+@login_required
+def usage_view(request):
+    """Usage charts, drawn as SVG on the server (no chart library, no JavaScript)."""
+    from generation.analytics import default_range, usage_by_day, usage_summary
+
+    start, end = default_range()
+    days = usage_by_day(user=request.user, start=start, end=end)
+    peak_credits = max([d["credits_spent"] for d in days] + [1])
+    peak_jobs = max([d["total"] for d in days] + [1])
+    bars = [{"date": d["date"], "x": i * 20, "credits": d["credits_spent"], "jobs": d["total"],
+             "credits_h": round(100 * d["credits_spent"] / peak_credits),
+             "jobs_h": round(100 * d["total"] / peak_jobs)} for i, d in enumerate(days)]
+    return render(request, "generation/usage.html", {
+        "summary": usage_summary(user=request.user), "bars": bars, "start": start, "end": end,
+        "peak_credits": peak_credits, "peak_jobs": peak_jobs, "width": len(bars) * 20})

@@ -9,6 +9,7 @@ the query. The answer carries an ETag, and `If-None-Match` gets a 304. Every oth
 
 import hashlib
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -119,3 +120,24 @@ def _throttle_allows(request, user_id: int) -> bool:
     probe = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=user_id),
                             META=request.META)
     return UserRateThrottle().allow_request(probe, None)
+
+
+_STATUS_PATH = re.compile(r"^/api/status(?:/(?P<job_id>[^/]+))?$")
+
+
+class StatusFastPathMiddleware:
+    """Answers API-key status polls before the session, CSRF, auth and message middleware and
+    the URL resolver run (they do nothing for a bearer-token GET). Placed right after
+    SecurityMiddleware, so HTTPS redirects and security headers still apply."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "GET":
+            match = _STATUS_PATH.match(request.path_info)
+            if match:
+                response = fast_status(request, match.group("job_id"))
+                if response is not None:
+                    return response
+        return self.get_response(request)

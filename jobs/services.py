@@ -107,14 +107,17 @@ def job_complete(*, job: Job, result: dict) -> bool:
     """processing -> completed, then charge the reservation. False if the job was canceled
     (or reaped) meanwhile: its credits were released and it keeps that state."""
     now = timezone.now()
-    done = Job.objects.filter(pk=job.pk, status=S.PROCESSING).update(
-        status=S.COMPLETED, progress=1.0, stage="done", finished_at=now, result=result,
-        credits_charged=job.cost, updated_at=now)
-    if not done:
-        return False
-    if job.cost:
-        credits_charge(reference=job.credit_reference)
-    _after_terminal(job.pk)
+    # The transition and the charge commit together: a crash between them must not leave a
+    # completed job whose reservation is never settled.
+    with transaction.atomic():
+        done = Job.objects.filter(pk=job.pk, status=S.PROCESSING).update(
+            status=S.COMPLETED, progress=1.0, stage="done", finished_at=now, result=result,
+            credits_charged=job.cost, updated_at=now)
+        if not done:
+            return False
+        if job.cost:
+            credits_charge(reference=job.credit_reference)
+        _after_terminal(job.pk)
     return True
 
 
@@ -122,14 +125,15 @@ def job_fail(*, job: Job, code: str, message: str,
              from_statuses: tuple = (S.PROCESSING,)) -> bool:
     """-> failed, then release the reservation (the refund). Once only."""
     now = timezone.now()
-    done = Job.objects.filter(pk=job.pk, status__in=from_statuses).update(
-        status=S.FAILED, error_code=code[:64], error_message=message[:2000], finished_at=now,
-        updated_at=now)
-    if not done:
-        return False
-    if job.cost:
-        credits_release(reference=job.credit_reference, description=f"Refund: {code}")
-    _after_terminal(job.pk)
+    with transaction.atomic():
+        done = Job.objects.filter(pk=job.pk, status__in=from_statuses).update(
+            status=S.FAILED, error_code=code[:64], error_message=message[:2000],
+            finished_at=now, updated_at=now)
+        if not done:
+            return False
+        if job.cost:
+            credits_release(reference=job.credit_reference, description=f"Refund: {code}")
+        _after_terminal(job.pk)
     return True
 
 
@@ -137,16 +141,18 @@ def job_cancel(*, job: Job) -> Job:
     """Cancel a queued or running job and refund it. A running job's worker notices on its
     next heartbeat or progress report and stops its engine (ComfyUI interrupt, ffmpeg kill)."""
     now = timezone.now()
-    done = Job.objects.filter(pk=job.pk, status__in=[S.QUEUED, S.PROCESSING]).update(
-        status=S.CANCELED, finished_at=now, error_code="canceled",
-        error_message="Canceled by the user.", updated_at=now)
+    with transaction.atomic():
+        done = Job.objects.filter(pk=job.pk, status__in=[S.QUEUED, S.PROCESSING]).update(
+            status=S.CANCELED, finished_at=now, error_code="canceled",
+            error_message="Canceled by the user.", updated_at=now)
+        if done and job.cost:
+            credits_release(reference=job.credit_reference, description="Refund: canceled")
+        if done:
+            _after_terminal(job.pk)
     job.refresh_from_db()
     if not done:
         raise Conflict(f"The job has already {job.status}.", code="job_finished",
                        status_value=job.status)
-    if job.cost:
-        credits_release(reference=job.credit_reference, description="Refund: canceled")
-    _after_terminal(job.pk)
     return job
 
 

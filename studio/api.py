@@ -3,6 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.quotas import job_creating_throttles
 from core.pagination import LimitOffsetPagination
 from generation.api import _idempotency_key, _respond
 from studio import selectors, services
@@ -125,6 +126,8 @@ class ShotReorderApi(APIView):
 
 
 class ShotGenerateApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT}, tags=TAGS,
                    summary="Generate the shot with the project's model; linked when done")
     def post(self, request, project_id: int, shot_id: int):
@@ -215,6 +218,8 @@ class ExportSerializer(serializers.Serializer):
 
 
 class ProjectExportApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=ExportSerializer, responses={202: OpenApiTypes.OBJECT}, tags=TAGS,
                    summary="Export the project's shots as one video (max(3, 2 x clips) credits)")
     def post(self, request, project_id: int):

@@ -13,7 +13,7 @@ def fake_stripe(settings):
     """The fake Stripe API on a free loopback port, with the settings that switch payments on."""
     fake = FakeStripe().start()
     try:
-        with urllib.request.urlopen(fake.url + IDENTITY_PATH, timeout=5) as reply:  # noqa: S310
+        with urllib.request.urlopen(fake.url + IDENTITY_PATH, timeout=5) as reply:
             identity = json.load(reply)
         # Whatever answers on that port must be the server this test just started.
         assert identity == {"pid": os.getpid(), "token": fake.token}

@@ -77,6 +77,7 @@ def test_auth_check_reports_tier_limits_and_features(owner_api, world):
     assert body["limits"]["max_resolution"] == "4K"
     assert body["limits"]["max_frames"] == 201
     assert set(body["limits"]["features"]) == {"stock_media", "tts", "upscale"}
+    assert body["limits"]["daily_api_calls"] == 500
 
 
 def test_pricing_is_public_and_lists_the_contract_tiers(api):

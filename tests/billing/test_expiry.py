@@ -253,3 +253,27 @@ def test_spending_racing_the_expiry_task_never_spends_expired_credits():
     assert len(spent) == 3, results
     assert LedgerEntry.objects.filter(account__user=user, kind="expire").count() == 1
     assert assert_buckets_consistent(user) == {"expiring": 0, "permanent": 10}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_credits_released_back_to_a_refunded_purchase_pay_off_its_debt(user):
+    credits_reserve(user=user, amount=200, reference="job:a")  # 150 expiring + 50 top-up
+    credits_clawback(grant_reference="topup:1", credits=100, reference="refund:1")
+    assert CreditAccount.objects.get(user=user).debt == 50
+    entry = credits_release(reference="job:a")
+    assert entry.amount == 150 and "50 credits settle debt" in entry.description
+    account = CreditAccount.objects.get(user=user)
+    assert (account.balance, account.debt) == (150, 0)
+    assert assert_buckets_consistent(user) == {"expiring": 150, "permanent": 0}
+
+
+def test_the_beat_schedule_names_registered_tasks(user, settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry
+    from billing.tasks import expire_credits
+
+    with time_machine.travel(NEXT_MONTH, tick=False):
+        assert expire_credits.delay().get() == 150

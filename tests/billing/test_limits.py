@@ -131,3 +131,19 @@ def test_a_gate_below_the_plan_passes_and_gates_are_data(owner_api, world):
 
 def test_a_gate_without_credentials_is_401(api):
     assert_error(api.post("/api/test/gated/tts"), 401)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_never_pass_the_quota():
+    """Real threads against the cache the settings name (Redis when REDIS_URL is set)."""
+    from billing.quotas import api_quota_consume
+    from core.errors import RateLimited
+    from tests.billing.test_ledger import _run_threads
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    results = _run_threads(16, lambda i: api_quota_consume(user=user))
+    refused = [r for r in results if isinstance(r, RateLimited)]
+    assert len(refused) == 6, results
+    assert sorted(r.used for r in results if not isinstance(r, RateLimited)) == list(
+        range(1, 11))

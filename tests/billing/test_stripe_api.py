@@ -19,7 +19,7 @@ def test_subscription_checkout_creates_one_customer_and_a_session(owner_api, wor
                                                                "pro", "open")
     account = CreditAccount.objects.get(user=world.owner)
     [customer] = fake_stripe.calls_to("/v1/customers")
-    assert customer.idempotency_key == f"customer-{account.pk}"
+    assert customer.idempotency_key == f"customer-{account.pk}-0"
     assert customer.params["metadata[user_id]"] == str(world.owner.pk)
     [session] = fake_stripe.calls_to("/v1/checkout/sessions")
     assert session.idempotency_key == f"checkout-{row.pk}"
@@ -141,3 +141,47 @@ def test_billing_endpoints_are_in_the_openapi_schema(api):
     assert {"/api/account", "/api/subscription", "/api/credits/topup",
             "/api/stripe/create-checkout", "/api/stripe/create-portal", "/api/stripe/config",
             "/api/stripe/webhook"} <= paths
+
+
+def test_a_retried_checkout_with_the_same_idempotency_key_gets_the_same_session(
+        owner_api, fake_stripe):
+    first = owner_api.post("/api/credits/topup", {"credits": 500}, format="json",
+                           HTTP_IDEMPOTENCY_KEY="client-retry-1")
+    again = owner_api.post("/api/credits/topup", {"credits": 500}, format="json",
+                           HTTP_IDEMPOTENCY_KEY="client-retry-1")
+    assert first.json() == again.json()
+    assert len(fake_stripe.calls_to("/v1/checkout/sessions")) == 1
+    assert CheckoutSession.objects.count() == 1
+    other = owner_api.post("/api/credits/topup", {"credits": 900}, format="json",
+                           HTTP_IDEMPOTENCY_KEY="client-retry-1")
+    assert_error(other, 409, "idempotency_key_reused")
+    plan = owner_api.post("/api/stripe/create-checkout", {"tier": "pro"}, format="json",
+                          HTTP_IDEMPOTENCY_KEY="plan-1")
+    assert plan.json() == owner_api.post("/api/stripe/create-checkout", {"tier": "pro"},
+                                         format="json", HTTP_IDEMPOTENCY_KEY="plan-1").json()
+
+
+def test_a_checkout_retried_after_stripe_failed_asks_stripe_under_a_new_key(
+        owner_api, fake_stripe):
+    owner_api.post("/api/stripe/create-portal")  # creates the customer first
+    fake_stripe.fail_next = (500, {"error": {"type": "api_error", "message": "Try again"}})
+    assert_error(owner_api.post("/api/credits/topup", {"credits": 500}, format="json",
+                                HTTP_IDEMPOTENCY_KEY="k"), 502, "payment_provider_error")
+    r = owner_api.post("/api/credits/topup", {"credits": 500}, format="json",
+                       HTTP_IDEMPOTENCY_KEY="k")
+    assert r.status_code == 200
+    # Stripe replays a key's first answer, errors included: the retry needs a new key.
+    keys = [c.idempotency_key for c in fake_stripe.calls_to("/v1/checkout/sessions")]
+    failed, opened = CheckoutSession.objects.order_by("id")
+    assert keys == [f"checkout-{failed.pk}", f"checkout-{opened.pk}"]
+    assert (failed.status, opened.status) == ("expired", "open")
+    assert opened.stripe_session_id == r.json()["session_id"]
+
+
+def test_a_failed_customer_creation_is_retried_under_a_new_key(owner_api, world, fake_stripe):
+    fake_stripe.fail_next = (500, {"error": {"type": "api_error", "message": "Try again"}})
+    assert_error(owner_api.post("/api/stripe/create-portal"), 502, "payment_provider_error")
+    assert owner_api.post("/api/stripe/create-portal").status_code == 200
+    account = CreditAccount.objects.get(user=world.owner)
+    assert [c.idempotency_key for c in fake_stripe.calls_to("/v1/customers")] == [
+        f"customer-{account.pk}-0", f"customer-{account.pk}-1"]

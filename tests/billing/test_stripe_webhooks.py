@@ -66,7 +66,7 @@ def test_a_bad_signature_is_400_and_changes_nothing(client, world, fake_stripe, 
     assert_error(r, 400, "invalid_signature")
     r = client.post("/api/stripe/webhook", data="not json",
                     content_type="application/json", HTTP_STRIPE_SIGNATURE=sign("not json"))
-    assert_error(r, 400, "invalid_signature")
+    assert_error(r, 400, "invalid_event")
     assert not StripeEvent.objects.exists()
     assert _balance(world.owner) == 150
 
@@ -301,3 +301,33 @@ def test_two_concurrent_deliveries_of_one_event_grant_once(fake_stripe):
     assert StripeEvent.objects.count() == 1
     assert LedgerEntry.objects.filter(kind="topup").count() == 1
     assert CreditAccount.objects.get(user=user).balance == 950
+
+
+def test_a_refunded_invoice_takes_back_the_periods_unspent_credits(client, world, owner_api,
+                                                                  fake_stripe):
+    _subscribe(owner_api)
+    customer = _customer(world.owner)
+    deliver(client, invoice_paid(invoice_id="in_r", customer=customer, subscription="sub_r",
+                                 payment_intent="pi_in_r", amount_paid=4900))
+    credits_reserve(user=world.owner, amount=1150, reference="job:r")  # 150 Free + 1000 Pro
+    r = deliver(client, charge_refunded(payment_intent="pi_in_r", amount=4900,
+                                        amount_refunded=4900))
+    assert "4000 credits taken back, 1000 already spent recorded as debt" in r.json()["outcome"]
+    account = CreditAccount.objects.get(user=world.owner)
+    assert (account.balance, account.debt) == (0, 1000)
+    assert_buckets_consistent(world.owner)
+
+
+@pytest.mark.parametrize("body", [
+    {"id": "evt_1", "type": "invoice.paid", "created": "yesterday", "data": {"object": {}}},
+    {"id": "evt_1", "type": "invoice.paid", "created": 1, "data": []},
+    ["not", "an", "event"],
+])
+def test_a_signed_body_that_is_not_an_event_is_400(client, fake_stripe, body):
+    assert_error(deliver(client, body), 400, "invalid_event")
+
+
+def test_the_webhook_needs_no_csrf_token(world, fake_stripe):
+    client = Client(enforce_csrf_checks=True)
+    r = deliver(client, event("customer.created", {"id": "cus_csrf"}))
+    assert r.status_code == 200

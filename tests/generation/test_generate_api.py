@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from billing.models import CreditAccount, LedgerEntry, Tier
 from billing.services import tier_set
@@ -182,3 +185,41 @@ def test_default_sizes_are_fitted_to_the_plan(owner_api, world):
                           format="json").json()
     job = Job.objects.get(public_id=body["job_id"])
     assert (job.params["width"], job.params["height"]) == (768, 512)
+
+
+def test_the_daily_quota_applies_to_job_creating_calls(owner_api, world):
+    import time_machine
+
+    for n in range(10):
+        r = owner_api.post("/api/generate", {"prompt": f"p{n}", "frames": 9, "width": 320,
+                                             "height": 192}, format="json")
+        assert r.status_code in (202, 402), r.content
+        assert r["RateLimit-Limit"] == "10" and r["RateLimit-Remaining"] == str(9 - n)
+    r = owner_api.post("/api/generate", {"prompt": "eleventh"}, format="json")
+    body = assert_error(r, 429, "daily_quota_exceeded")
+    assert int(r["Retry-After"]) > 0 and body["retry_after"] == int(r["Retry-After"])
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        assert owner_api.post("/api/generate-image", {"prompt": "next day", "model": "sd15"},
+                              format="json").status_code == 202
+
+
+def test_operators_switch_models_off_and_map_engines_in_admin(owner_api, world, client):
+    from generation.models import ModelOverride
+    from tests.factories import UserFactory
+
+    UserFactory(username="op", is_staff=True, is_superuser=True)
+    client.login(username="op", password="correct-horse-battery")
+    r = client.post("/admin/generation/modeloverride/add/", {
+        "model_id": "ltx-t2v", "enabled": "", "engine": "", "workflow": "", "servers": "[]"})
+    assert r.status_code == 302, r.content
+    body = assert_error(owner_api.post("/api/generate", {"prompt": "x", "model": "ltx-t2v"},
+                                       format="json"), 400, "model_disabled")
+    assert "model" in body["fields"]
+    models = {m["id"]: m for m in owner_api.get("/api/models").json()["models"]}
+    assert models["ltx-t2v"]["enabled"] is False
+    override = ModelOverride.objects.get(model_id="ltx-t2v")
+    client.post(f"/admin/generation/modeloverride/{override.pk}/change/", {
+        "model_id": "ltx-t2v", "enabled": "on", "engine": "comfyui", "workflow": "",
+        "servers": "[]"})
+    assert_error(owner_api.post("/api/generate", {"prompt": "x", "model": "ltx-t2v"},
+                                format="json"), 503, "engine_unavailable")

@@ -4,6 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from assets.models import Asset
 from assets.services import asset_create_from_path
+from engines.ffmpeg import probe
 from generation.models import Generation
 from generation.services import generation_submit
 from jobs.services import job_claim, job_complete
@@ -19,8 +20,10 @@ def finished(user, prompt="A finished clip") -> Generation:
     job = job_claim(job_id=gen.job.pk, worker="test")
     thumb = asset_create_from_path(owner=user, path=make_png(), kind="image", extension="png",
                                    origin="thumbnail", source_job_id=job.public_id)
-    video = asset_create_from_path(owner=user, path=make_mp4(), kind="video", extension="mp4",
-                                   source_job_id=job.public_id, thumbnail=thumb)
+    path = make_mp4()
+    video = asset_create_from_path(owner=user, path=path, kind="video", extension="mp4",
+                                   source_job_id=job.public_id, thumbnail=thumb,
+                                   info=probe(path))
     gen.asset = video
     gen.save()
     job_complete(job=job, result={"outputs": [video.name]})

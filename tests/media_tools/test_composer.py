@@ -120,3 +120,47 @@ def test_compose_reports_progress_to_the_end(tmp_path, clips):
     assert {stage for _, stage in seen} == {"compose"}
     assert float(probe(tmp_path / "p.mp4")["format"]["duration"]) == pytest.approx(total,
                                                                                    abs=0.1)
+
+
+def solid_clip(tmp: Path, name: str, color: str, seconds: float = 2.0) -> Path:
+    path = tmp / f"{name}.mp4"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"color=c={color}:size=64x48:rate=24:duration={seconds}", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(path)], check=True, timeout=60)
+    return path
+
+
+def pixel_at(video: Path, seconds: float) -> tuple[int, int, int]:
+    """The RGB colour at the centre of the frame shown at `seconds`."""
+    raw = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-ss", f"{seconds}",
+                          "-i", str(video), "-frames:v", "1", "-vf", "crop=2:2:31:23",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True, timeout=60).stdout
+    return raw[0], raw[1], raw[2]
+
+
+def test_transitions_are_visible_where_expected(tmp_path):
+    red, blue = solid_clip(tmp_path, "red", "red"), solid_clip(tmp_path, "blue", "blue")
+    crossfade = Timeline(width=64, height=48, fps=24, clips=[
+        Clip(red, duration=2.0, transition="crossfade", transition_duration=1.0,
+             has_audio=False),
+        Clip(blue, duration=2.0, has_audio=False)])
+    compose(crossfade, tmp_path / "xf.mp4")
+    # Red before the transition (1.0-2.0 s), a mix in its middle, blue after it.
+    r, _g, b = pixel_at(tmp_path / "xf.mp4", 0.5)
+    assert r > 200 and b < 60
+    r, _g, b = pixel_at(tmp_path / "xf.mp4", 1.5)
+    assert 60 < r < 200 and 60 < b < 200
+    r, _g, b = pixel_at(tmp_path / "xf.mp4", 2.5)
+    assert b > 200 and r < 60
+    cut = Timeline(width=64, height=48, fps=24, clips=[Clip(red, duration=2.0, has_audio=False),
+                                                       Clip(blue, duration=2.0,
+                                                            has_audio=False)])
+    compose(cut, tmp_path / "cut.mp4")
+    assert pixel_at(tmp_path / "cut.mp4", 1.9)[0] > 200
+    assert pixel_at(tmp_path / "cut.mp4", 2.1)[2] > 200
+    fade = Timeline(width=64, height=48, fps=24, clips=[
+        Clip(red, duration=2.0, transition="fade", transition_duration=1.0, has_audio=False),
+        Clip(blue, duration=2.0, has_audio=False)])
+    compose(fade, tmp_path / "fade.mp4")
+    assert max(pixel_at(tmp_path / "fade.mp4", 1.5)) < 100  # through black, not a mix

@@ -1,0 +1,1 @@
+"""The ComfyUI engine: see README.md in this folder."""

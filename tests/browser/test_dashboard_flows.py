@@ -1,0 +1,80 @@
+import re
+
+import pytest
+
+from accounts.models import ApiKey, User
+from generation.models import Generation
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_up(page, username="newcomer"):
+    page.goto("/signup/")
+    page.fill("#id_username", username)
+    page.fill("#id_email", f"{username}@example.com")
+    page.fill("#id_password", "a-long-passphrase")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/dashboard/$"))
+
+
+def test_a_newcomer_signs_up_creates_a_key_and_sees_credits(page):
+    sign_up(page)
+    assert page.inner_text("[data-testid=balance]").strip() == "150"
+    page.click("text=API keys")
+    page.fill("#id_name", "Laptop")
+    page.click("form.row button[type=submit]")
+    key = page.inner_text("[data-testid=new-key]").strip()
+    assert key.startswith("rf_live_")
+    assert ApiKey.objects.get(user__username="newcomer").matches(key)
+    page.click("button:has-text('Revoke')")
+    assert "was revoked" in page.inner_text(".messages")
+
+
+def test_the_generate_page_quotes_live_and_queues_a_job(page):
+    sign_up(page, "maker")
+    page.goto("/generate/")
+    page.select_option("#id_model", "wan-t2v")
+    page.fill("#id_frames", "41")
+    page.fill("#id_steps", "4")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=quote]').textContent.trim() === '21'")
+    page.fill("#id_prompt", "A lighthouse in a storm")
+    page.click("#generate-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/generations/\d+/$"))
+    assert Generation.objects.get(owner__username="maker").prompt == "A lighthouse in a storm"
+
+
+def test_progress_updates_live_and_the_video_plays(page, job_workers):
+    job_workers()  # a real worker; the page follows the job over Server-Sent Events
+    sign_up(page, "watcher")
+    page.goto("/generate/")
+    page.fill("#id_prompt", "Waves at night")
+    page.fill("#id_width", "320")
+    page.fill("#id_height", "192")
+    page.fill("#id_frames", "25")
+    page.click("#generate-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/generations/\d+/$"))
+    page.wait_for_function(
+        "document.querySelector('[data-testid=status]').textContent.trim() === 'completed'",
+        timeout=60_000)
+    page.wait_for_function("document.querySelector('video') && "
+                           "document.querySelector('video').readyState >= 1", timeout=20_000)
+    size = page.evaluate("[document.querySelector('video').videoWidth, "
+                         "document.querySelector('video').videoHeight]")
+    assert size == [320, 192]
+
+
+def test_the_dashboard_is_usable_on_a_phone_without_javascript(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False,
+                                  viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto("/signup/")
+    page.fill("#id_username", "phone")
+    page.fill("#id_email", "phone@example.com")
+    page.fill("#id_password", "a-long-passphrase")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/dashboard/$"))
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    assert User.objects.filter(username="phone").exists()
+    context.close()
