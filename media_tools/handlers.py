@@ -140,40 +140,62 @@ def _watermark(work: _Work) -> dict:
     return work.done(**info)
 
 
-def _on_comfyui(work: _Work, *, task: str, inputs: dict[str, Path]) -> list:
+def _on_comfyui(work: _Work, *, workflow: str, inputs: dict[str, Path],
+                params: dict | None = None) -> Path:
+    """Run one of the repository's ComfyUI tool workflows (the request's model names it)."""
     outdir = work.out("engine")
     outdir.mkdir()
-    request = RenderRequest(task=task, model=task, params=dict(work.params), workdir=outdir,
+    request = RenderRequest(task="tool", model=workflow, params=params or {}, workdir=outdir,
                             inputs=inputs)
-    outputs = get_engine("comfyui").render(request, progress=work.ctx.progress,
-                                           is_canceled=work.ctx.is_canceled)
+    outputs = get_engine("comfyui").render(
+        request, progress=lambda f, stage: work.ctx.progress(f * 0.8, stage),
+        is_canceled=work.ctx.is_canceled)
     if not outputs:
         raise EngineError("The engine returned no output.", code="no_output")
-    return outputs
+    return outputs[0].path
 
 
 def _upscale(work: _Work) -> dict:
-    if work.job.engine == "comfyui":
-        outputs = _on_comfyui(work, task="upscale", inputs={"video": work.input("video")})
-        work.store(outputs[0].path, Asset.Kind.VIDEO)
-        return work.done(method="comfyui", scale_factor=work.params["factor"])
-    out = work.out("upscale.mp4")
-    info = operations.upscale(work.input("video"), out, factor=work.params["factor"],
-                              runner=work.runner)
-    work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    factor = work.params["factor"]
+    if work.job.engine != "comfyui":
+        out = work.out("upscale.mp4")
+        info = operations.upscale(work.input("video"), out, factor=factor, runner=work.runner)
+        work.store(out, Asset.Kind.VIDEO)
+        return work.done(**info)
+    # The workflow doubles the size with Real-ESRGAN; a 3x or 4x request gets the rest of
+    # the way with lanczos, so the output is the size asked for.
+    src = work.input("video")
+    source = operations.probe_input(src)
+    upscaled = _on_comfyui(work, workflow="upscale_video", inputs={"video": src},
+                           params={"fps": round(source.fps or 24)})
+    width, height = source.width * factor, source.height * factor
+    result = operations.probe_input(upscaled)
+    if (result.width, result.height) != (width, height):
+        out = work.out("upscale.mp4")
+        operations.resize(upscaled, out, width=width, height=height, runner=work.runner)
+        upscaled = out
+    work.store(upscaled, Asset.Kind.VIDEO)
+    return work.done(method="comfyui_realesrgan", width=width, height=height,
+                     scale_factor=factor)
 
 
 def _remove_background(work: _Work) -> dict:
-    outputs = _on_comfyui(work, task="remove_background", inputs={"image": work.input("image")})
-    work.store(outputs[0].path, Asset.Kind.IMAGE)
+    out = _on_comfyui(work, workflow="remove_background", inputs={"image": work.input("image")})
+    work.store(out, Asset.Kind.IMAGE)
     return work.done(method="comfyui")
 
 
 def _face_swap(work: _Work) -> dict:
-    outputs = _on_comfyui(work, task="face_swap",
-                          inputs={"image": work.input("image"), "face": work.input("face")})
-    work.store(outputs[0].path, Asset.Kind.IMAGE)
+    """The face-swap workflow works on video: the target picture goes in as a one-frame clip
+    and its frame comes back out as the result."""
+    clip = operations.still_to_clip(work.input("image"), work.out("target.mp4"),
+                                    runner=work.runner)
+    swapped = _on_comfyui(work, workflow="face_swap",
+                          inputs={"image": work.input("face"), "video": clip},
+                          params={"fps": 1})
+    (frame,) = operations.extract_frames(swapped, work.ctx.workdir, mode="first",
+                                         runner=work.runner)
+    work.store(frame, Asset.Kind.IMAGE)
     return work.done(method="comfyui")
 
 
@@ -216,8 +238,10 @@ def _generate_audio(work: _Work) -> dict:
     generation = AudioGeneration.objects.get(job=work.job)
     outdir = work.out("engine")
     outdir.mkdir()
-    request = RenderRequest(task="audio", model=work.job.model, params=dict(work.params),
-                            workdir=outdir)
+    params = dict(work.params)
+    # ACE-Step reads the style from its tags: the description leads them.
+    params["tags"] = ", ".join(t for t in (params["prompt"], params.get("tags")) if t)
+    request = RenderRequest(task="audio", model=work.job.model, params=params, workdir=outdir)
     engine = get_engine(work.job.engine)
     outputs = engine.render(request, progress=lambda f, stage: work.ctx.progress(f * 0.8, stage),
                             is_canceled=work.ctx.is_canceled)

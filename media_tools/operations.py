@@ -300,6 +300,15 @@ def watermark_image(src: Path, out: Path, *, image: Path, position: str, opacity
     return {"type": "image", "position": position, "opacity": opacity}
 
 
+def still_to_clip(image: Path, out: Path, *, runner: Runner) -> Path:
+    """A one-frame, one-second H.264 clip of a picture, for tools that only take video."""
+    ffmpeg.probe(image, max_pixels=MAX_INPUT_PIXELS, formats=ffmpeg.IMAGE_DEMUXERS)
+    runner.run([*ffmpeg.input_args(image, formats=ffmpeg.IMAGE_DEMUXERS), "-frames:v", "1",
+                "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2,setsar=1", "-r", "1",
+                *VIDEO_CODEC, str(out)], duration=1.0, stage="prepare")
+    return out
+
+
 def upscale(src: Path, out: Path, *, factor: int, runner: Runner) -> dict:
     """Scale by 2-4 with the lanczos filter: a good classical upscale, not an AI one."""
     info = probe_input(src)
