@@ -8,12 +8,15 @@ from core import views as core_views
 from core.media import serve_public_media
 from generation.urls import api_urlpatterns as generation_api
 from jobs.urls import api_urlpatterns as jobs_api
+from media_tools.urls import api_urlpatterns as media_tools_api
 from studio.urls import api_urlpatterns as studio_api
 
 api_patterns = [
     *accounts_api,
     *billing_api,
     *jobs_api,
+    # Before generation: its `video/<filename>` route would shadow `video/add-audio`.
+    *media_tools_api,
     *generation_api,
     *studio_api,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -28,8 +28,9 @@ from generation.serializers import (
     UploadImageSerializer,
     V2VSerializer,
 )
+from jobs.http import IDEMPOTENCY, job_accepted, job_accepted_body
+from jobs.http import idempotency_key as _idempotency_key
 from jobs.models import Job
-from jobs.selectors import job_estimated_wait, job_queue_position
 from jobs.serializers import asset_payload
 
 SUBMITTED = inline_serializer("Submitted", {
@@ -38,41 +39,14 @@ SUBMITTED = inline_serializer("Submitted", {
     "estimated_wait_seconds": serializers.IntegerField(), "cost": serializers.IntegerField(),
     "model": serializers.CharField(), "engine": serializers.CharField(),
     "status_url": serializers.CharField()})
-IDEMPOTENCY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                               required=False, description="Replays return the first answer")
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > 255:
-        raise ApplicationError("Idempotency-Key is too long (255 characters at most).",
-                               code="invalid", fields={"Idempotency-Key": ["Too long."]})
-    return key or None
 
 
 def _submitted(request, generation: Generation) -> tuple[dict, bool]:
-    """The 202 body; for a replay, the body first returned. Returns (body, replayed)."""
-    job = generation.job
-    if job.submit_response:
-        return job.submit_response, True
-    position = job_queue_position(job=job)
-    body = {
-        "job_id": str(job.public_id), "generation_id": generation.pk, "status": job.status,
-        "queue_position": position,
-        "estimated_wait_seconds": job_estimated_wait(job=job, position=position),
-        "cost": job.cost, "model": job.model, "engine": job.engine,
-        "status_url": request.build_absolute_uri(f"/api/status/{job.public_id}"),
-    }
-    Job.objects.filter(pk=job.pk).update(submit_response=body)
-    return body, False
+    return job_accepted_body(request, generation.job, generation_id=generation.pk)
 
 
 def _respond(request, generation: Generation) -> Response:
-    body, replayed = _submitted(request, generation)
-    response = Response(body, status=status.HTTP_202_ACCEPTED)
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
+    return job_accepted(request, generation.job, generation_id=generation.pk)
 
 
 class ModelsApi(APIView):

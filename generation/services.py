@@ -1,7 +1,5 @@
 """Generation requests: per-model validation, plan limits, inputs, cost, submission."""
 
-import hashlib
-import json
 import secrets
 
 from django.db import transaction
@@ -16,16 +14,13 @@ from core.errors import ApplicationError, EngineUnavailable, TierRequired
 from engines.registry import engine_available
 from generation.catalogue import MODELS, ModelSpec, engine_for, model_cost, model_enabled
 from generation.models import Generation
+from jobs.http import request_fingerprint
 from jobs.services import job_submit
 
 INPUT_KINDS = {"image": ("image",), "last_image": ("image",), "audio": ("audio",),
                "video": ("video",)}
 VIDEO_JOB = "generate_video"
 IMAGE_JOB = "generate_image"
-
-def request_fingerprint(data: dict) -> str:
-    """Stable hash of a request body, to tell an idempotent replay from a reused key."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError(f"{field}: {message}", code="invalid", fields={field: [message]})

@@ -9,6 +9,8 @@ class MediaToolsConfig(AppConfig):
         from django.conf import settings
 
         from engines.registry import configure
+        from jobs.registry import register
+        from media_tools.handlers import GPU_KINDS, HANDLERS
 
         # The engines package reads no Django settings; hand them over once.
         configure(comfyui_urls=settings.COMFYUI_URLS, openai={
@@ -19,3 +21,6 @@ class MediaToolsConfig(AppConfig):
             "image_model": settings.OPENAI_IMAGE_MODEL,
             "timeout": settings.OPENAI_TIMEOUT,
         })
+        for kind in HANDLERS:
+            register(kind, queue="gpu" if kind in GPU_KINDS else "media",
+                     run="media_tools.handlers.run")

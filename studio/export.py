@@ -63,8 +63,8 @@ def project_export(*, project: Project, resolution: str, idempotency_key: str | 
 
 def run_export(job, ctx) -> dict:
     """Job handler (media queue): compose the shots and store the result."""
-    from generation.handlers import materialise, store_video
     from media_tools.composer import Clip, Timeline, compose
+    from media_tools.outputs import materialise, store_video
 
     params = job.params
     clips = []
