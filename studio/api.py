@@ -5,7 +5,8 @@ from rest_framework.views import APIView
 
 from billing.quotas import job_creating_throttles
 from core.pagination import LimitOffsetPagination
-from generation.api import _idempotency_key, _respond
+from generation.api import _respond
+from jobs.http import idempotency_key
 from studio import selectors, services
 from studio.serializers import (
     CommentSerializer,
@@ -134,7 +135,7 @@ class ShotGenerateApi(APIView):
         project = selectors.project_get_for_user(user=request.user, project_id=project_id)
         shot = selectors.shot_get(project=project, shot_id=shot_id)
         generation = services.shot_generate(shot=shot,
-                                            idempotency_key=_idempotency_key(request))
+                                            idempotency_key=idempotency_key(request))
         return _respond(request, generation)
 
 
@@ -223,19 +224,13 @@ class ProjectExportApi(APIView):
     @extend_schema(request=ExportSerializer, responses={202: OpenApiTypes.OBJECT}, tags=TAGS,
                    summary="Export the project's shots as one video (max(3, 2 x clips) credits)")
     def post(self, request, project_id: int):
-        from jobs.selectors import job_estimated_wait, job_queue_position
+        from jobs.http import job_accepted
         from studio.export import project_export
 
         project = selectors.project_get_for_user(user=request.user, project_id=project_id)
         data = ExportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = project_export(project=project, resolution=data.validated_data["resolution"],
-                             idempotency_key=_idempotency_key(request),
+                             idempotency_key=idempotency_key(request),
                              webhook=data.validated_data.get("webhook", ""))
-        position = job_queue_position(job=job)
-        return Response({
-            "job_id": str(job.public_id), "status": job.status, "cost": job.cost,
-            "queue_position": position,
-            "estimated_wait_seconds": job_estimated_wait(job=job, position=position),
-            "status_url": request.build_absolute_uri(f"/api/status/{job.public_id}")},
-            status=status.HTTP_202_ACCEPTED)
+        return job_accepted(request, job)
