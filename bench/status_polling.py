@@ -47,6 +47,7 @@ def make_world(jobs: int, state: str = "processing"):
 
     user = User.objects.filter(username="bench").first() or user_create(
         username="bench", email="bench@example.com", password="bench-password-123")
+    user.api_keys.update(is_active=False)  # keys of earlier runs
     _, raw = api_key_create(user=user, name=f"bench-{time.time()}")
     existing = Job.objects.filter(owner=user).count()
     Job.objects.bulk_create([
@@ -100,7 +101,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="gunicorn sync workers (default: one per core)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--state", choices=["processing", "queued"], default="processing",
                         help="the polled job: running, or queued behind all the others")
