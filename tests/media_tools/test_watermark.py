@@ -24,6 +24,6 @@ def test_watermarked_image_changes_only_the_corner(tmp_path):
     out = watermark_image(source, tmp_path / "wm.png")
     with Image.open(out) as img:
         assert img.size == (400, 240)
-        assert img.getpixel((10, 10)) == (20, 60, 200)  # top left untouched
-        corner = img.crop((200, 200, 400, 240)).getcolors(100_000)
-        assert len(corner) > 1  # text drawn in the lower right
+        assert img.getpixel((10, 230)) == (20, 60, 200)  # bottom left untouched
+        corner = img.crop((200, 0, 400, 40)).getcolors(100_000)
+        assert len(corner) > 1  # text drawn in the top right
