@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from assets.selectors import asset_get_for_user
 from assets.serving import asset_response
+from billing.quotas import job_creating_throttles
 from core.pagination import LimitOffsetPagination
 from jobs.http import IDEMPOTENCY, idempotency_key, job_accepted
 from media_tools import selectors, services
@@ -40,6 +41,7 @@ def job_endpoint(name: str, serializer, submit, *, summary: str, tag: str,
 
     class Endpoint(APIView):
         parser_classes = [JSONParser, MultiPartParser, FormParser]
+        throttle_classes = job_creating_throttles()
 
         @extend_schema(request=request_schema, responses={202: ACCEPTED},
                        parameters=[IDEMPOTENCY], tags=[tag], summary=summary,
@@ -127,6 +129,8 @@ SubtitlesTranslateApi = job_endpoint("subtitles_translate", s.SubtitlesTranslate
 
 
 class GenerateAudioApi(APIView):
+    throttle_classes = job_creating_throttles()
+
     @extend_schema(request=s.GenerateAudioSerializer, responses={202: AUDIO_ACCEPTED},
                    parameters=[IDEMPOTENCY], tags=[AUDIO],
                    summary="Music or sound effects from a description (8 credits per 30 s)")

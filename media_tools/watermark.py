@@ -34,7 +34,7 @@ def watermark_image(source: Path, target: Path, *, text: str = TEXT) -> Path:
         size = max(10, img.height // 22)
         font = ImageFont.truetype(str(font_path()), size)
         draw = ImageDraw.Draw(layer)
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        left, top, right, _bottom = draw.textbbox((0, 0), text, font=font)
         margin = max(4, img.height // 40)
         position = (img.width - (right - left) - margin, margin - top)
         draw.text(position, text, font=font, fill=(255, 255, 255, 190),
