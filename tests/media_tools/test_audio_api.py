@@ -296,3 +296,28 @@ def test_operators_see_audio_generations_in_admin(client, world):
     assert "rain on a roof" in listing
     page = client.get(f"/admin/media_tools/audiogeneration/{generation.pk}/change/")
     assert page.status_code == 200
+
+
+def test_someone_elses_subtitles_and_videos_are_404(other_api, world, media, llm):
+    on_plan(world.other, "pro")
+    video = media.video(world.owner)
+    srt = media.srt(world.owner, SRT)
+    assert_error(other_api.post("/api/subtitles/generate", {"video_filename": video.name},
+                                format="json"), 404)
+    assert_error(other_api.post("/api/subtitles/translate", {
+        "srt_filename": srt.name, "target_language": "de"}, format="json"), 404)
+    assert_error(other_api.post("/api/subtitles/burn", {
+        "video_filename": media.video(world.other).name, "srt_filename": srt.name},
+        format="json"), 404)
+    assert_error(other_api.get(f"/api/subtitles/{srt.name.removesuffix('.srt')}.srt"), 404)
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize("method,path", [
+    ("post", "/api/edit/merge"), ("post", "/api/tools/remove-background"),
+    ("post", "/api/tools/face-swap"), ("post", "/api/subtitles/burn"),
+    ("post", "/api/tts/add-to-video"), ("post", "/api/video/add-audio"),
+    ("get", "/api/subtitles/abc.srt"), ("delete", "/api/audio-generations/1"),
+])
+def test_every_media_endpoint_needs_credentials(api, method, path):
+    assert_error(getattr(api, method)(path, {}, format="json"), 401)
