@@ -12,7 +12,9 @@ from media_tools.outputs import extract_frame, materialise, store_output
 
 
 def _store(job, out, workdir: Path) -> Asset:
-    return store_output(job, out.path, kind=out.kind, workdir=workdir)
+    # Anything that is not media (a 3D model from Hunyuan3D) is stored as a download.
+    kind = out.kind if out.kind in Asset.Kind.values else Asset.Kind.ARCHIVE
+    return store_output(job, out.path, kind=kind, workdir=workdir)
 
 
 def _watermarked(out, ctx):

@@ -168,6 +168,9 @@ class _Server:
     last_error: str | None = None
     failures: int = 0
     last_stats: dict = field(default_factory=dict)
+    # Jobs this process has sent to the server that are not in its queue yet: without
+    # them, jobs starting together would all see the same empty queue and pick one server.
+    starting: int = 0
 
 
 class ComfyPool:
@@ -185,6 +188,7 @@ class ComfyPool:
         self.cooldown, self.max_cooldown = cooldown, max_cooldown
         self.clock = clock
         self._lock = threading.Lock()
+        self._choice_lock = threading.Lock()
 
     def _server(self, url: str) -> _Server:
         return next(s for s in self.servers if s.client.url == url.rstrip("/"))
@@ -208,24 +212,34 @@ class ComfyPool:
 
     def choose(self, exclude: set[str] = frozenset()) -> ComfyClient:
         """The healthy server with the shortest queue (ties: the order of `urls`), skipping
-        `exclude` and servers in cooldown. Raises EngineUnavailableError when none answers."""
+        `exclude` and servers in cooldown, and counting jobs this process is starting on
+        each. The choice counts as one more starting job until `release(url)`.
+        Raises EngineUnavailableError when no server answers."""
         now = self.clock()
-        best: tuple[int, int, _Server] | None = None
+        depths: list[tuple[int, _Server]] = []
         for index, server in enumerate(self.servers):
             if server.client.url in exclude or server.down_until > now:
                 continue
             try:
-                depth = self._depth(server)
+                depths.append((index, server, self._depth(server)))
             except ServerDown as exc:
                 self.mark_down(server.client.url, str(exc))
                 continue
             self.mark_up(server.client.url)
-            if best is None or (depth, index) < best[:2]:
-                best = (depth, index, server)
-        if best is None:
+        if not depths:
             raise EngineUnavailableError(
                 "No ComfyUI server is answering.", detail={"servers": self.health_summary()})
-        return best[2].client
+        with self._choice_lock:
+            _, _, server = min((depth + server.starting, index, server)
+                               for index, server, depth in depths)
+            server.starting += 1
+        return server.client
+
+    def release(self, url: str) -> None:
+        """The job chosen for `url` is in its queue now, or will not be."""
+        with self._choice_lock:
+            server = self._server(url)
+            server.starting = max(0, server.starting - 1)
 
     def seconds_until_retry(self) -> float:
         """How long until the first server in cooldown may be tried again (0 if one may)."""

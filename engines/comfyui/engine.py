@@ -13,6 +13,7 @@ import json
 import mimetypes
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,23 +139,32 @@ class ComfyUIEngine(Engine):
     def __init__(self, urls: list[str], *, workflows: dict[str, str] | None = None,
                  workflow_dirs: list[Path] | None = None, http_timeout: float = 30.0,
                  job_timeout: float = 3600.0, cooldown: float = 30.0, max_attempts: int = 3,
-                 poll_interval: float = 5.0):
+                 poll_interval: float = 5.0, models_ttl: float = 300.0):
         self.pool = ComfyPool(urls, timeout=http_timeout, cooldown=cooldown)
         self.workflows = dict(workflows or {})
         self.workflow_dirs = (WORKFLOW_DIR, *[Path(d) for d in workflow_dirs or []])
         self.job_timeout = job_timeout
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
+        self.models_ttl = models_ttl
+        self._servable: dict[str, tuple[float, dict[str, list[str]]]] = {}
 
     # --- public ---------------------------------------------------------------------------
     def workflow_for(self, model: str) -> Workflow:
         return load_workflow(self.workflows.get(model, model), self.workflow_dirs)
 
-    def health(self) -> dict:
-        """`{"engine", "online", "servers": [...]}`: each server's state, queue depth,
-        devices and VRAM (see `ComfyPool.health`), and `models`: the workflows in the
-        repository (what this engine can serve when a server has their nodes and files)."""
+    def health(self, *, include_models: bool = False) -> dict:
+        """`{"engine", "online", "servers": [...], "models": [...]}`: each server's state,
+        queue depth, devices and VRAM (see `ComfyPool.health`); `models` lists the
+        repository's workflows. With `include_models`, each online server also gets
+        `models`: the workflows it has every node and model file for (from its
+        `/object_info`, cached for `models_ttl` seconds)."""
         servers = self.pool.health()
+        if include_models:
+            for server in servers:
+                if server["online"]:
+                    lacking = self._servable_cached(server["url"])
+                    server["models"] = sorted(n for n, missing in lacking.items() if not missing)
         return {"engine": self.name, "online": any(s["online"] for s in servers),
                 "servers": servers, "models": workflow_names(self.workflow_dirs)}
 
@@ -167,6 +177,16 @@ class ComfyUIEngine(Engine):
             workflow = load_workflow(name, self.workflow_dirs)
             result[name] = _missing_on(workflow, info)
         return result
+
+    def _servable_cached(self, url: str) -> dict[str, list[str]]:
+        cached = self._servable.get(url)
+        if cached is None or time.monotonic() - cached[0] > self.models_ttl:
+            try:
+                cached = (time.monotonic(), self.servable_models(url))
+            except ServerDown:
+                return {}
+            self._servable[url] = cached
+        return cached[1]
 
     def render(self, request: RenderRequest, *, progress: ProgressFn,
                is_canceled: CancelFn) -> list[RenderOutput]:
@@ -181,13 +201,17 @@ class ComfyUIEngine(Engine):
             if is_canceled():
                 raise Canceled("Canceled before it started.")
             client = self._choose(tried, deadline, is_canceled)
+            release = _Once(lambda url=client.url: self.pool.release(url))
             try:
-                return self._run(client, workflow, request, progress, is_canceled, deadline)
+                return self._run(client, workflow, request, progress, is_canceled, deadline,
+                                 submitted=release)
             except ServerDown as exc:
                 last_error = str(exc)
                 self.pool.mark_down(client.url, last_error)
                 tried.add(client.url)
                 progress(0.0, "retry")
+            finally:
+                release()
         raise EngineUnavailableError(
             "The ComfyUI servers did not answer; the job can be retried later.",
             detail={"last_error": last_error, "servers": self.pool.health_summary()})
@@ -211,8 +235,8 @@ class ComfyUIEngine(Engine):
             return self.pool.choose()
 
     def _run(self, client: ComfyClient, workflow: Workflow, request: RenderRequest,
-             progress: ProgressFn, is_canceled: CancelFn, deadline: float
-             ) -> list[RenderOutput]:
+             progress: ProgressFn, is_canceled: CancelFn, deadline: float,
+             submitted: Callable[[], None]) -> list[RenderOutput]:
         progress(0.0, "upload")
         uploaded = {}
         tag = uuid.uuid4().hex[:12]
@@ -232,6 +256,7 @@ class ComfyUIEngine(Engine):
                                                         "task": request.task}})
             except Rejected as exc:
                 raise _rejected(exc.body) from None
+            submitted()
             progress(0.0, "queued")
             ws = self._follow(run, ws, is_canceled, deadline)
         finally:
@@ -360,6 +385,18 @@ class ComfyUIEngine(Engine):
                 "application/octet-stream"
             results.append(RenderOutput(path=dest, kind=kind, mime=mime))
         return results
+
+
+class _Once:
+    """Calls `fn` the first time it is called, never again."""
+
+    def __init__(self, fn: Callable[[], None]):
+        self.fn, self.done = fn, False
+
+    def __call__(self) -> None:
+        if not self.done:
+            self.done = True
+            self.fn()
 
 
 class _Monotonic:

@@ -87,13 +87,20 @@ class NodeCatalog:
     def get(self, class_type: str) -> NodeSpec | None:
         return self.nodes.get(class_type)
 
-    def object_info(self) -> dict:
-        """The catalogue in `/object_info` form (for a fake server to serve)."""
+    def object_info(self, files: list[str] = ()) -> dict:
+        """The catalogue in `/object_info` form (for a fake server to serve), with `files`
+        listed in every model-file combo, as a server with those files installed does."""
         out = {}
         for name, spec in self.nodes.items():
             inputs: dict[str, dict] = {"required": {}, "optional": {}}
             for inp in spec.inputs.values():
-                inputs[inp.category][inp.name] = inp.config
+                config = inp.config
+                if inp.name in spec.file_inputs and inp.name not in spec.upload_kinds:
+                    if isinstance(inp.type, list):
+                        config = [[*inp.type, *files], inp.options]
+                    else:
+                        config = [inp.type, {**inp.options, "options": list(files)}]
+                inputs[inp.category][inp.name] = config
             out[name] = {"input": inputs, "output": spec.outputs, "name": name,
                          "output_node": spec.output_node}
         return out

@@ -268,13 +268,13 @@ def test_jobs_are_spread_over_two_servers_by_queue_depth(start_fake, tmp_path):
             errors.append(exc)
 
     threads = [threading.Thread(target=job, args=(i,)) for i in range(4)]
-    for thread in threads:
+    for thread in threads:  # all at once: the pool must not send them all to one server
         thread.start()
-        time.sleep(0.1)
     for thread in threads:
         thread.join(30)
     assert not errors and len(results) == 4
     assert len(first.history()) >= 1 and len(second.history()) >= 1
+    assert len(first.history()) + len(second.history()) == 4
 
 
 def test_health_reports_each_server_with_queue_devices_and_models(start_fake):
@@ -336,3 +336,13 @@ def test_bad_parameters_are_refused_before_any_server_is_contacted(fake, tmp_pat
         render(ComfyUIEngine([fake.url]), "wan-i2v", tmp_path, task="i2v")
     assert info.value.detail == {"field": "image"}
     assert fake.requests == [("GET", "/fake/whoami")]
+
+
+def test_health_can_say_which_models_each_server_can_serve(start_fake):
+    sd15_only = start_fake(model_files=["v1-5-pruned-emaonly-fp16.safetensors"])
+    bare = start_fake()
+    health = ComfyUIEngine([sd15_only.url, bare.url]).health(include_models=True)
+    with_files, without = health["servers"]
+    assert "sd15" in with_files["models"] and "wan-t2v" not in with_files["models"]
+    assert "remove_background" in with_files["models"]  # its model ships with the node
+    assert "sd15" not in without["models"]

@@ -150,7 +150,7 @@ def make_handler(fake: FakeComfyUI) -> type[BaseHTTPRequestHandler]:
                 prompt_id = path.removeprefix("/history").strip("/") or None
                 return self._json(fake.history(prompt_id))
             if path.startswith("/object_info"):
-                info = fake.catalog.object_info()
+                info = fake.catalog.object_info(fake.model_files)
                 name = path.removeprefix("/object_info").strip("/")
                 if name:
                     return self._json({name: info[name]} if name in info else {})

@@ -59,12 +59,14 @@ class FakeComfyUI:
     """Start with `start()` (or as a context manager); `url` is its base URL."""
 
     def __init__(self, catalog: NodeCatalog, root: Path, *, port: int = 0,
-                 step_delay: float = 0.01, devices: list[dict] | None = None):
+                 step_delay: float = 0.01, devices: list[dict] | None = None,
+                 model_files: list[str] | None = None):
         self.catalog = catalog
         self.root = Path(root)
         for folder in _UPLOAD_FOLDERS:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         self.token = secrets.token_hex(8)
+        self.model_files = list(model_files or [])  # listed in /object_info's file combos
         self.port = port
         self.step_delay = step_delay
         self.fail_class: str | None = None
@@ -289,7 +291,8 @@ class FakeComfyUI:
                 "status": {"status_str": status, "completed": status == "success",
                            "messages": messages},
                 "meta": {nid: {"node_id": nid, "display_node": nid, "parent_node": None,
-                               "real_node_id": nid} for nid in ui_outputs}}
+                               "real_node_id": nid}
+                         for nid in (ui_outputs if status == "success" else {})}}
 
     def _run_node(self, prompt_id, prompt, node_id, client, states, ui_outputs, say) -> None:
         node = prompt[node_id]
