@@ -265,3 +265,59 @@ def test_audio_endpoints_need_credentials(api, path, payload):
 def test_lists_and_voices_need_credentials(api):
     assert_error(api.get("/api/audio-generations"), 401)
     assert_error(api.get("/api/tts/voices"), 401)
+
+
+def test_audio_history_query_count_is_flat(owner_api, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from media_tools.services import audio_generate_submit
+
+    for n in range(4):
+        audio_generate_submit(user=world.owner, data={"prompt": f"p{n}",
+                                                      "duration_seconds": 2})
+    owner_api.get("/api/audio-generations")
+    with CaptureQueriesContext(connection) as queries:
+        body = owner_api.get("/api/audio-generations?limit=2").json()
+    assert body["count"] == 4 and len(body["results"]) == 2
+    # 3 queries: API key + user, count, page with job and asset joined.
+    assert len(queries) == 3, [q["sql"] for q in queries]
+
+
+def test_operators_see_audio_generations_in_admin(client, world):
+    from media_tools.services import audio_generate_submit
+    from tests.factories import PASSWORD, UserFactory
+
+    generation = audio_generate_submit(user=world.owner, data={"prompt": "rain on a roof",
+                                                               "duration_seconds": 2})
+    UserFactory(username="op", is_staff=True, is_superuser=True)
+    client.login(username="op", password=PASSWORD)
+    listing = client.get("/admin/media_tools/audiogeneration/?q=rain").content.decode()
+    assert "rain on a roof" in listing
+    page = client.get(f"/admin/media_tools/audiogeneration/{generation.pk}/change/")
+    assert page.status_code == 200
+
+
+def test_someone_elses_subtitles_and_videos_are_404(other_api, world, media, llm):
+    on_plan(world.other, "pro")
+    video = media.video(world.owner)
+    srt = media.srt(world.owner, SRT)
+    assert_error(other_api.post("/api/subtitles/generate", {"video_filename": video.name},
+                                format="json"), 404)
+    assert_error(other_api.post("/api/subtitles/translate", {
+        "srt_filename": srt.name, "target_language": "de"}, format="json"), 404)
+    assert_error(other_api.post("/api/subtitles/burn", {
+        "video_filename": media.video(world.other).name, "srt_filename": srt.name},
+        format="json"), 404)
+    assert_error(other_api.get(f"/api/subtitles/{srt.name.removesuffix('.srt')}.srt"), 404)
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize("method,path", [
+    ("post", "/api/edit/merge"), ("post", "/api/tools/remove-background"),
+    ("post", "/api/tools/face-swap"), ("post", "/api/subtitles/burn"),
+    ("post", "/api/tts/add-to-video"), ("post", "/api/video/add-audio"),
+    ("get", "/api/subtitles/abc.srt"), ("delete", "/api/audio-generations/1"),
+])
+def test_every_media_endpoint_needs_credentials(api, method, path):
+    assert_error(getattr(api, method)(path, {}, format="json"), 401)

@@ -362,3 +362,23 @@ def test_a_ten_hour_video_is_refused_before_queueing(owner_api, world, tmp_path)
                         400, "media_too_long")
     assert "video_filename" in body["fields"]
     assert not Job.objects.exists() and balance(world.owner) == 150
+
+
+def test_someone_elses_image_for_an_ai_tool_is_404(other_api, world, media):
+    from tests.media_tools.conftest import stored
+
+    on_plan(world.other, "pro")
+    theirs = stored(world.owner, make_png(), "image")
+    configure(comfyui_urls=["http://127.0.0.1:9"])
+    try:
+        assert_error(other_api.post("/api/tools/remove-background",
+                                    {"image_filename": theirs.name}, format="json"), 404)
+        assert_error(other_api.post("/api/tools/face-swap", {
+            "source_image_filename": theirs.name, "target_image_filename": theirs.name},
+            format="json"), 404)
+        assert_error(other_api.post("/api/tools/add-watermark", {
+            "video_filename": media.video(world.other).name, "type": "image",
+            "image_filename": theirs.name}, format="json"), 404)
+    finally:
+        configure(comfyui_urls=[])
+    assert not Job.objects.exists()
