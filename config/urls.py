@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("generation.page_urls")),
     path("", include("studio.page_urls")),
+    path("", include("media_tools.page_urls")),
 ]
 
 handler400 = "core.views.handler400"

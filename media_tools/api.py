@@ -33,9 +33,15 @@ AUDIO_ACCEPTED = inline_serializer("AudioGenerationAccepted", {
     "engine": serializers.CharField(), "status_url": serializers.CharField()})
 
 
+# Every operation by name: (serializer, submit, summary, tag). The dashboard's tool pages are
+# built from this, so they validate and submit exactly as the API does.
+OPERATIONS: dict[str, tuple] = {}
+
+
 def job_endpoint(name: str, serializer, submit, *, summary: str, tag: str,
                  multipart: bool = False):
     """An APIView class for one operation: body -> `submit(user, data, key)` -> 202."""
+    OPERATIONS[name] = (serializer, submit, summary, tag)
     request_schema = ({"application/json": serializer, "multipart/form-data": serializer}
                       if multipart else serializer)
 

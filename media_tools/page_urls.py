@@ -1,0 +1,9 @@
+from django.urls import path
+
+from jobs.views import job_detail_view
+from media_tools import views
+
+urlpatterns = [
+    path("tools/", views.tools_view, name="tools"),
+    path("jobs/<str:job_id>/", job_detail_view, name="job"),
+]
