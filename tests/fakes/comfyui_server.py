@@ -161,8 +161,10 @@ class FakeComfyUI:
         with self._lock:
             number = next(self._number)
             self._pending.append([number, prompt_id, prompt, extra, check.outputs])
+            # The queue's status goes out before the runner can start, as in the recordings;
+            # sent after the wake-up it could land between execution messages.
+            self._broadcast_status()
             self._wake.notify_all()
-        self._broadcast_status()
         return 200, {"prompt_id": prompt_id, "number": number, "node_errors": check.node_errors}
 
     def delete_pending(self, prompt_ids: list[str]) -> None:
