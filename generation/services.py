@@ -12,7 +12,14 @@ from billing.pricing import duration_cost
 from billing.services import credit_account_get
 from core.errors import ApplicationError, EngineUnavailable, TierRequired
 from engines.registry import engine_available
-from generation.catalogue import MODELS, ModelSpec, engine_for, model_cost, model_enabled
+from generation.catalogue import (
+    MODELS,
+    ModelSpec,
+    engine_for,
+    model_cost,
+    model_enabled,
+    model_overrides,
+)
 from generation.models import Generation
 from jobs.http import request_fingerprint
 from jobs.services import job_submit
@@ -166,6 +173,10 @@ def generation_submit(*, user, data: dict, idempotency_key: str | None = None,
     else:
         params["inputs"] = resolve_inputs(user=user, spec=spec, data=data)
     params["task"] = spec.task
+    override = model_overrides().get(spec.id, {})
+    for key in ("workflow", "servers"):  # an operator's choice, honoured by the engine
+        if override.get(key):
+            params[key] = override[key]
     cost = model_cost(spec, frames=params.get("frames", 1), steps=params["steps"])
     if spec.id == "v2v":
         # Priced by the input's length: ~3 credits per 10 seconds, at least 3.

@@ -190,7 +190,14 @@ class ComfyUIEngine(Engine):
 
     def render(self, request: RenderRequest, *, progress: ProgressFn,
                is_canceled: CancelFn) -> list[RenderOutput]:
-        workflow = self.workflow_for(request.model)
+        # An operator's per-model choice (admin) arrives with the request: another workflow,
+        # or a subset of the servers.
+        override = request.params.get("workflow")
+        workflow = (load_workflow(override, self.workflow_dirs) if override
+                    else self.workflow_for(request.model))
+        allowed = {url.rstrip("/") for url in request.params.get("servers") or []}
+        blocked = {s.client.url for s in self.pool.servers if allowed and s.client.url
+                   not in allowed}
         # Refuse bad parameters and missing input files before touching any server.
         bind(workflow, request.params, {role: Path(p).name for role, p in request.inputs.items()})
         progress = _Monotonic(progress)  # a retry on another server must not move it back
@@ -200,7 +207,7 @@ class ComfyUIEngine(Engine):
         for _attempt in range(self.max_attempts):
             if is_canceled():
                 raise Canceled("Canceled before it started.")
-            client = self._choose(tried, deadline, is_canceled)
+            client = self._choose(tried, deadline, is_canceled, blocked)
             release = _Once(lambda url=client.url: self.pool.release(url))
             try:
                 return self._run(client, workflow, request, progress, is_canceled, deadline,
@@ -217,11 +224,13 @@ class ComfyUIEngine(Engine):
             detail={"last_error": last_error, "servers": self.pool.health_summary()})
 
     # --- one attempt ----------------------------------------------------------------------
-    def _choose(self, tried: set[str], deadline: float, is_canceled: CancelFn) -> ComfyClient:
-        """Another server than those that failed; when none is left, wait for a cooldown
-        to end (a server that was down may be back) and try them all again."""
+    def _choose(self, tried: set[str], deadline: float, is_canceled: CancelFn,
+                blocked: set[str] = frozenset()) -> ComfyClient:
+        """Another server than those that failed (and than `blocked`, the servers this model
+        may not use); when none is left, wait for a cooldown to end (a server that was down
+        may be back) and try them all again."""
         try:
-            return self.pool.choose(exclude=tried)
+            return self.pool.choose(exclude=tried | blocked)
         except EngineUnavailableError:
             tried.clear()
             wait = self.pool.seconds_until_retry()
@@ -232,7 +241,7 @@ class ComfyUIEngine(Engine):
                 if is_canceled():
                     raise Canceled("Canceled while waiting for a ComfyUI server.") from None
                 time.sleep(min(0.2, max(0.0, end - time.monotonic())))
-            return self.pool.choose()
+            return self.pool.choose(exclude=blocked)
 
     def _run(self, client: ComfyClient, workflow: Workflow, request: RenderRequest,
              progress: ProgressFn, is_canceled: CancelFn, deadline: float,

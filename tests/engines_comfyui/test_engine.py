@@ -346,3 +346,26 @@ def test_health_can_say_which_models_each_server_can_serve(start_fake):
     assert "sd15" in with_files["models"] and "wan-t2v" not in with_files["models"]
     assert "remove_background" in with_files["models"]  # its model ships with the node
     assert "sd15" not in without["models"]
+
+
+def test_operator_overrides_pick_the_workflow_and_the_servers(start_fake, tmp_path):
+    from engines.base import RenderRequest
+    from engines.comfyui.engine import ComfyUIEngine
+
+    first, second = start_fake(step_delay=0.001), start_fake(step_delay=0.001)
+    engine = ComfyUIEngine([first.url, second.url])
+    params = {"prompt": "x", "negative_prompt": "", "width": 320, "height": 192, "frames": 9,
+              "fps": 16, "steps": 2, "cfg": 1.0, "seed": 1, "sampler": "euler",
+              "scheduler": "simple", "shift": 5.0, "servers": [second.url],
+              "workflow": "wan-t2v"}
+    for _ in range(2):
+        out = engine.render(RenderRequest(task="t2v", model="ltx-t2v", params=params,
+                                          workdir=tmp_path), progress=lambda f, s: None,
+                            is_canceled=lambda: False)
+        assert out and out[0].kind == "video"
+    prompts = lambda fake: [p for _m, p in fake.requests if p.startswith("/prompt")]  # noqa: E731
+    assert prompts(first) == [] and len(prompts(second)) == 2
+    submitted = second.history()
+    classes = {n["class_type"] for entry in submitted.values()
+               for n in entry["prompt"][2].values()}
+    assert "KSamplerAdvanced" in classes  # the WAN graph, not LTX's
