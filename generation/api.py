@@ -1,6 +1,5 @@
 """Video and image generation API (the contract's "Video Generation" and "Image Generation")."""
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -107,19 +106,9 @@ class GenerateImageApi(APIView):
         data = GenerateImageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        count = values.pop("num_images")
-        key = _idempotency_key(request)
-        bodies = []
-        with transaction.atomic():
-            for index in range(count):
-                item = dict(values)
-                if count > 1 and item.get("seed", -1) != -1:
-                    item["seed"] = (item["seed"] + index) % 2**32
-                gen = services.generation_submit(
-                    user=request.user, data={**item, "_index": index},
-                    idempotency_key=f"{key}:{index}" if key else None,
-                    kind=services.IMAGE_JOB)
-                bodies.append(gen)
+        bodies = services.generation_submit_many(
+            user=request.user, data=values, count=values.pop("num_images"),
+            kind=services.IMAGE_JOB, idempotency_key=_idempotency_key(request))
         jobs = [_submitted(request, g)[0] for g in bodies]
         return Response({"job_ids": [j["job_id"] for j in jobs], "jobs": jobs},
                         status=status.HTTP_202_ACCEPTED)

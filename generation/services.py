@@ -246,3 +246,19 @@ def generation_last_frame_source(*, user, data: dict) -> Asset:
             raise NotFound("Generation not found or not finished.")
         return gen.asset
     return asset_get_for_user(user=user, name=data["video_filename"], kinds=("video",))
+
+
+def generation_submit_many(*, user, data: dict, count: int, kind: str,
+                           idempotency_key: str | None = None) -> list[Generation]:
+    """`count` generations of one request (image batches): consecutive seeds when a seed is
+    given, one job each, all or none; each carries its own idempotency key."""
+    generations = []
+    with transaction.atomic():
+        for index in range(count):
+            item = {**data, "_index": index}
+            if count > 1 and item.get("seed", -1) != -1:
+                item["seed"] = (item["seed"] + index) % 2**32
+            generations.append(generation_submit(
+                user=user, data=item, kind=kind,
+                idempotency_key=f"{idempotency_key}:{index}" if idempotency_key else None))
+    return generations

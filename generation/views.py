@@ -28,15 +28,8 @@ def _submit(request, form, *, kind: str):
             if upload and role in form.fields:
                 data[f"{role}_filename"] = asset_upload(owner=request.user, upload=upload,
                                                         kinds=kinds, origin="input").name
-        count = data.pop("num_images", 1)
-        generations = []
-        for index in range(count):
-            item = dict(data)
-            if count > 1 and item.get("seed", -1) != -1:
-                item["seed"] += index
-            generations.append(services.generation_submit(user=request.user, data=item,
-                                                          kind=kind))
-        return generations
+        return services.generation_submit_many(user=request.user, data=data,
+                                               count=data.pop("num_images", 1), kind=kind)
     except ApplicationError as exc:
         for field, errors in exc.fields.items():
             name = field.removesuffix("_filename").removesuffix("_url")
