@@ -248,7 +248,9 @@ def video_to_gif(src: Path, out: Path, *, width: int, fps: int, runner: Runner) 
     length = min(info.duration, MAX_GIF_SECONDS)
     graph = (f"[0:v]fps={int(fps)},scale={_even(width)}:-2:flags=lanczos,split[a][b];"
              f"[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=4")
-    runner.run([*_video_in(src), "-t", f"{length:.3f}", "-filter_complex", graph, "-an",
+    # The limit is an input option: palettegen waits for the end of its input, so cutting
+    # only the output would still decode (and analyse) the whole clip.
+    runner.run([*_video_in(src, "-t", f"{length:.3f}"), "-filter_complex", graph, "-an",
                 "-loop", "0", "-fs", str(MAX_OUTPUT_BYTES), "-f", "gif", str(out)],
                duration=length, stage="gif")
     return {"duration": length, "width": _even(width), "fps": int(fps)}
