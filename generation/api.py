@@ -14,6 +14,7 @@ from assets.services import asset_upload
 from assets.serving import asset_response
 from billing.quotas import job_creating_throttles
 from core.errors import ApplicationError
+from core.http import base_url
 from generation import selectors, services
 from generation.catalogue import IMAGE_MODELS, VIDEO_MODELS, model_payload
 from generation.models import Generation
@@ -215,7 +216,7 @@ class ShareApi(APIView):
         generation = selectors.generation_get_for_user(user=request.user,
                                                        generation_id=generation_id)
         token = services.generation_share(generation=generation)
-        base = request.build_absolute_uri("/").rstrip("/")
+        base = base_url(request)
         from jobs.serializers import asset_url
 
         return Response({
@@ -230,7 +231,7 @@ class SharedApi(APIView):
                    summary="Public: metadata of a shared generation")
     def get(self, request, token: str):
         generation = selectors.generation_get_shared(token=token)
-        base = request.build_absolute_uri("/").rstrip("/")
+        base = base_url(request)
         body = PublicGenerationSerializer(generation, context={"request": request}).data
         body["url"] = f"{asset_payload(generation.asset, base_url=base)['url']}?token={token}"
         return Response(body)
@@ -256,7 +257,7 @@ class UploadImageApi(APIView):
         data.is_valid(raise_exception=True)
         asset = asset_upload(owner=request.user, upload=data.validated_data["image"],
                              kinds=("image",))
-        base = request.build_absolute_uri("/").rstrip("/")
+        base = base_url(request)
         body = asset_payload(asset, base_url=base)
         body["url"] = f"{base}/api/input-image/{asset.name}"
         return Response(body, status=status.HTTP_201_CREATED)

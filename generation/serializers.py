@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.http import base_url
 from generation.catalogue import (
     DEFAULT_IMAGE_MODEL,
     DEFAULT_VIDEO_MODEL,
@@ -121,7 +122,7 @@ class GenerationSerializer(serializers.ModelSerializer):
         from jobs.serializers import asset_url
 
         request = self.context.get("request")
-        base = request.build_absolute_uri("/").rstrip("/") if request else ""
+        base = base_url(request)
         return asset_url(asset, base_url=base) if asset is not None else None
 
     def get_filename(self, obj) -> str | None:

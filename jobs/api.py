@@ -11,16 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from core.http import base_url
 from jobs.fastpath import fast_status
 from jobs.models import Job
 from jobs.selectors import job_get_for_user, job_list_active_for_user, queue_stats
 from jobs.serializers import CancelSerializer, JobStatusSerializer, job_status_payload
 from jobs.services import job_cancel
 from jobs.webhooks import webhook_secret_for, webhook_secret_rotate
-
-
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
 
 
 class StatusApi(APIView):
@@ -43,7 +40,7 @@ class StatusApi(APIView):
             raise ApplicationError("job_id is required.", code="invalid",
                                    fields={"job_id": ["This field is required."]})
         job = job_get_for_user(user=request.user, job_id=job_id)
-        return Response(job_status_payload(job, base_url=_base_url(request)))
+        return Response(job_status_payload(job, base_url=base_url(request)))
 
 
 class CancelApi(APIView):
@@ -54,7 +51,7 @@ class CancelApi(APIView):
         data.is_valid(raise_exception=True)
         job = job_get_for_user(user=request.user, job_id=data.validated_data["job_id"])
         job = job_cancel(job=job)
-        return Response(job_status_payload(job, base_url=_base_url(request)))
+        return Response(job_status_payload(job, base_url=base_url(request)))
 
 
 class QueueApi(APIView):
@@ -70,7 +67,7 @@ class QueueApi(APIView):
         return Response({
             "queue_length": stats["total_pending"],
             "queue_stats": {**stats, "user_pending_count": len(active)},
-            "jobs": [job_status_payload(j, base_url=_base_url(request), outputs=[])
+            "jobs": [job_status_payload(j, base_url=base_url(request), outputs=[])
                      for j in active],
         })
 
@@ -91,7 +88,7 @@ class JobEventsApi(APIView):
                    summary="Server-Sent Events: `status` events until the job ends")
     def get(self, request, job_id):
         job = job_get_for_user(user=request.user, job_id=job_id)
-        base_url = _base_url(request)
+        root = base_url(request)
 
         def stream():
             last = None
@@ -100,7 +97,7 @@ class JobEventsApi(APIView):
             try:
                 while time.monotonic() < deadline:
                     current = Job.objects.get(pk=job.pk)
-                    payload = job_status_payload(current, base_url=base_url)
+                    payload = job_status_payload(current, base_url=root)
                     marker = (payload["status"], payload["progress"], payload["stage"],
                               payload["queue_position"])
                     if marker != last:

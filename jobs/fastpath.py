@@ -22,6 +22,7 @@ from rest_framework.throttling import UserRateThrottle
 
 from accounts.models import ApiKey
 from core.errors import error_body
+from core.http import base_url
 from jobs.models import Job
 from jobs.serializers import job_status_payload
 
@@ -103,7 +104,7 @@ def fast_status(request, job_id: str | None):
     values["public_id"] = _uuid(values["public_id"])
     job = Job(owner_id=user_id, **values)
     position = row[21] + 1 if row[21] is not None else None
-    payload = job_status_payload(job, base_url=request.build_absolute_uri("/").rstrip("/"),
+    payload = job_status_payload(job, base_url=base_url(request),
                                  position=position, parent_public_id=_uuid(row[20]))
     body = json.dumps(payload, separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

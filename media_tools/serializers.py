@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.http import base_url
 from engines.ffmpeg import clean_text
 from media_tools.models import AudioGeneration
 from media_tools.subtitles import STYLES
@@ -198,5 +199,5 @@ class AudioGenerationSerializer(serializers.ModelSerializer):
         from jobs.serializers import asset_url
 
         request = self.context.get("request")
-        base = request.build_absolute_uri("/").rstrip("/") if request else ""
+        base = base_url(request)
         return asset_url(obj.asset, base_url=base)

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.http import base_url
 from generation.serializers import VIDEO_IDS
 from jobs.serializers import asset_url
 from studio.models import Comment, Element, Project, Shot
@@ -7,7 +8,7 @@ from studio.models import Comment, Element, Project, Shot
 
 def _base(context) -> str:
     request = context.get("request")
-    return request.build_absolute_uri("/").rstrip("/") if request else ""
+    return base_url(request)
 
 
 class ProjectWriteSerializer(serializers.Serializer):
