@@ -26,6 +26,7 @@ class Asset(TimeStampedModel):
         OUTPUT = "output", "Job output"
         INPUT = "input", "Job input"
         THUMBNAIL = "thumbnail", "Thumbnail"
+        INTERMEDIATE = "intermediate", "Intermediate (kept for resuming and editing)"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                               related_name="assets")

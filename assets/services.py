@@ -89,6 +89,23 @@ def _validation_error(exc: EngineError) -> ApplicationError:
                             status=_STATUS_FOR_CODE.get(exc.code, 400))
 
 
+def spool_upload(upload, target: Path, limit: int) -> Path:
+    """Write an uploaded file to `target`, 413 past `limit` bytes whatever its declared size
+    said (a lying Content-Length is caught while copying)."""
+    too_large = ApplicationError(f"The file is larger than {limit // (1024 * 1024)} MB.",
+                                 code="file_too_large", status=413)
+    if upload.size is not None and upload.size > limit:
+        raise too_large
+    written = 0
+    with target.open("wb") as out:
+        for chunk in upload.chunks():
+            written += len(chunk)
+            if written > limit:
+                raise too_large
+            out.write(chunk)
+    return target
+
+
 def asset_upload(*, owner, upload, kinds: tuple[str, ...], origin: str = Asset.Origin.UPLOAD
                  ) -> Asset:
     """Validate an uploaded file by its content (never its name or declared type) and store it.
@@ -100,23 +117,12 @@ def asset_upload(*, owner, upload, kinds: tuple[str, ...], origin: str = Asset.O
     from engines import validation
 
     limit = max(settings.UPLOAD_MAX_BYTES[k] for k in kinds)
-    if upload.size is not None and upload.size > limit:
-        raise ApplicationError(f"The file is larger than {limit // (1024 * 1024)} MB.",
-                               code="file_too_large", status=413)
     if not upload.size:
         raise ApplicationError("The file is empty.", code="invalid",
                                fields={"file": ["The submitted file is empty."]})
     workdir = Path(tempfile.mkdtemp(prefix="upload-"))
     try:
-        path = workdir / "upload.bin"
-        with path.open("wb") as out:
-            written = 0
-            for chunk in upload.chunks():
-                written += len(chunk)
-                if written > limit:  # a lying Content-Length
-                    raise ApplicationError(f"The file is larger than {limit // (1024 * 1024)} MB.",
-                                           code="file_too_large", status=413)
-                out.write(chunk)
+        path = spool_upload(upload, workdir / "upload.bin", limit)
         sniffed = validation.sniff(path)
         kind = _KIND_BY_FORMAT.get(sniffed or "")
         if kind not in kinds:

@@ -116,9 +116,12 @@ class SafeResponse:
 
 def safe_request(method: str, url: str, *, body: bytes | None = None, headers: dict | None = None,
                  timeout: float = 10.0, max_bytes: int = 1024 * 1024, max_redirects: int = 0,
-                 allow_private: bool = False) -> SafeResponse:
+                 allow_private: bool = False, sink=None) -> SafeResponse:
     """One HTTP request to a user-supplied URL. Raises UnsafeUrl for refused targets, OSError
-    for network failures, and UnsafeUrl(code="response_too_large") past `max_bytes`."""
+    for network failures, and UnsafeUrl(code="response_too_large") past `max_bytes`.
+
+    With `sink` (a binary file), the final response's body is written there as it arrives
+    instead of being held in memory (large downloads); `body` is then empty."""
     deadline = time.monotonic() + timeout
     for _hop in range(max_redirects + 1):
         scheme, host, port, addresses = check_url(url, allow_private=allow_private)
@@ -148,7 +151,10 @@ def safe_request(method: str, url: str, *, body: bytes | None = None, headers: d
                 size += len(chunk)
                 if size > max_bytes:
                     raise UnsafeUrl("The response is too large.", code="response_too_large")
-                chunks.append(chunk)
+                if sink is not None:
+                    sink.write(chunk)
+                else:
+                    chunks.append(chunk)
             return SafeResponse(status=response.status, headers=dict(response.getheaders()),
                                 body=b"".join(chunks), url=url)
         finally:

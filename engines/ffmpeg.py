@@ -321,6 +321,8 @@ class MediaInfo:
     video_codec: str | None
     audio_codec: str | None
     size: int
+    sample_rate: int | None = None
+    channels: int | None = None
 
 
 _PIXEL_LIMIT_MESSAGE = "exceeds specified max pixel count"
@@ -432,6 +434,8 @@ def _media_info(data: dict, *, size: int) -> MediaInfo:
         video_codec=video.get("codec_name") if video is not None else None,
         audio_codec=audio.get("codec_name") if audio is not None else None,
         size=size,
+        sample_rate=int(_number(audio.get("sample_rate")) or 0) or None if audio else None,
+        channels=int(audio.get("channels") or 0) or None if audio is not None else None,
     )
 
 

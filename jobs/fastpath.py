@@ -37,7 +37,8 @@ SELECT k.id, k.last_used, u.id,
                q.priority > j.priority
                OR (q.priority = j.priority AND q.created_at < j.created_at)
                OR (q.priority = j.priority AND q.created_at = j.created_at AND q.id < j.id)))
-       END
+       END,
+       CASE WHEN j.status = 'completed' THEN j.result END
 FROM accounts_apikey k
 JOIN accounts_user u ON u.id = k.user_id AND u.is_active = %s
 LEFT JOIN jobs_job j ON j.owner_id = u.id AND j.public_id = %s
@@ -102,6 +103,8 @@ def fast_status(request, job_id: str | None):
     for name in ("created_at", "started_at", "finished_at"):
         values[name] = _dt(values[name])
     values["public_id"] = _uuid(values["public_id"])
+    result_field = Job._meta.get_field("result")
+    values["result"] = result_field.from_db_value(row[22], None, connection) or {}
     job = Job(owner_id=user_id, **values)
     position = row[21] + 1 if row[21] is not None else None
     payload = job_status_payload(job, base_url=base_url(request),

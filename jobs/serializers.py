@@ -27,6 +27,11 @@ def asset_payload(asset: Asset, *, base_url: str = "") -> dict:
 _UNSET = object()
 
 
+def _public_result(result) -> dict:
+    # "outputs" is already listed with URLs above.
+    return {k: v for k, v in (result or {}).items() if k != "outputs"}
+
+
 def job_status_payload(job: Job, *, base_url: str = "", outputs=None, position=_UNSET,
                        parent_public_id=_UNSET) -> dict:
     """The status document of GET /api/status, webhooks and the events stream.
@@ -54,8 +59,12 @@ def job_status_payload(job: Job, *, base_url: str = "", outputs=None, position=_
         "estimated_wait_seconds": job_estimated_wait(job=job, position=position),
         "credits": {"reserved": job.cost, "charged": job.credits_charged,
                     "refunded": job.cost if job.status in (Job.Status.FAILED,
-                                                           Job.Status.CANCELED) else 0},
+                                                           Job.Status.CANCELED)
+                    else job.cost - job.credits_charged if job.status == Job.Status.COMPLETED
+                    else 0},
         "outputs": [asset_payload(a, base_url=base_url) for a in outputs],
+        # What the handler reported besides its files (e.g. a story's titles and scenes).
+        "result": _public_result(job.result) if job.status == Job.Status.COMPLETED else None,
         "error": ({"code": job.error_code, "message": job.error_message}
                   if job.status in (Job.Status.FAILED, Job.Status.CANCELED) else None),
         "parent_job_id": str(parent_public_id) if parent_public_id else None,
@@ -78,6 +87,8 @@ class JobStatusSerializer(serializers.Serializer):
     queue_position = serializers.IntegerField(allow_null=True)
     estimated_wait_seconds = serializers.IntegerField(allow_null=True)
     credits = serializers.DictField()
+    result = serializers.DictField(allow_null=True, help_text="The job's own report once "
+                                   "completed: durations, counts, a story's details")
     outputs = serializers.ListField(child=serializers.DictField())
     error = serializers.DictField(allow_null=True)
     parent_job_id = serializers.UUIDField(allow_null=True)

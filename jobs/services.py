@@ -105,18 +105,24 @@ def job_progress(*, job_id: int, fraction: float, stage: str) -> bool:
 
 def job_complete(*, job: Job, result: dict) -> bool:
     """processing -> completed, then charge the reservation. False if the job was canceled
-    (or reaped) meanwhile: its credits were released and it keeps that state."""
+    (or reaped) meanwhile: its credits were released and it keeps that state.
+
+    A handler that measured its work may report `credits_used` in its result (a whole number
+    below the reservation, e.g. speech priced on its real length): only that is charged and
+    the rest goes back. It can never charge more than was reserved."""
     now = timezone.now()
+    used = result.get("credits_used")
+    charge = used if isinstance(used, int) and 0 <= used < job.cost else job.cost
     # The transition and the charge commit together: a crash between them must not leave a
     # completed job whose reservation is never settled.
     with transaction.atomic():
         done = Job.objects.filter(pk=job.pk, status=S.PROCESSING).update(
             status=S.COMPLETED, progress=1.0, stage="done", finished_at=now, result=result,
-            credits_charged=job.cost, updated_at=now)
+            credits_charged=charge, updated_at=now)
         if not done:
             return False
         if job.cost:
-            credits_charge(reference=job.credit_reference)
+            credits_charge(reference=job.credit_reference, amount=charge)
         _after_terminal(job.pk)
     return True
 

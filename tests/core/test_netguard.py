@@ -59,3 +59,13 @@ def test_safe_request_fetches_from_an_allowed_server():
         response = safe_request("GET", receiver.url + "/a?b=1", allow_private=True)
     assert response.status == 200 and response.body == b"hello"
     assert receiver.requests[0]["path"] == "/a?b=1"
+
+
+def test_a_download_can_stream_into_a_file_instead_of_memory(tmp_path):
+    target = tmp_path / "download.bin"
+    with Receiver(body=b"x" * 200_000) as receiver:
+        with target.open("wb") as sink:
+            response = safe_request("GET", receiver.url, allow_private=True,
+                                    max_bytes=300_000, sink=sink)
+    assert response.status == 200 and response.body == b""
+    assert target.read_bytes() == b"x" * 200_000
