@@ -1,11 +1,17 @@
 """The composer: a timeline of clips, overlays and audio tracks -> one video, encoded once.
 
-Everything happens in a single ffmpeg filtergraph: each clip is trimmed, scaled and padded to
-the output size, resampled to the output frame rate, and given a silent track when it has no
-audio; clips are joined by cuts (concat) or transitions (xfade + acrossfade); captions are
-drawn with drawtext from server-written text files (`expansion=none`, so user text is never
-interpreted); image overlays are composited; narration and music are mixed, the music ducked
-under the narration with a sidechain compressor and faded out at the end.
+Everything happens in a single ffmpeg filtergraph: each clip is trimmed, fitted to the output
+size (`contain`: scaled and padded; `cover`: scaled up and centre-cropped), resampled to the
+output frame rate, and given a silent track when it has no audio; clips are joined by cuts
+(concat) or transitions (xfade + acrossfade); captions are drawn with drawtext from
+server-written text files (`expansion=none`, so user text is never interpreted); image
+overlays are composited, then a server-written .ass file is burned in with libass; narration,
+music and sound effects are mixed, the music ducked under the narration with a sidechain
+compressor and faded out at the end.
+
+Clips may also be still images with slow camera motion (`kind="image"`, `motion=`), and may be
+placed in a window of a template frame (`window=`, `frame=`). A clip whose probed size and rate
+already match the output skips the scaling, padding and frame-rate steps.
 
 Pure: `build_command` takes paths and plain values and returns an argument list; `compose`
 runs it through the one ffmpeg runner. No Django.
@@ -16,11 +22,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engines.ffmpeg import escape_filter_text, font_path, input_args, run_ffmpeg
+from engines.ffmpeg import (
+    IMAGE_DEMUXERS,
+    escape_filter_text,
+    font_path,
+    input_args,
+    probe,
+    run_ffmpeg,
+)
 
 # Our transition names -> ffmpeg xfade transitions. "cut" joins with concat instead.
 XFADE = {"fade": "fadeblack", "crossfade": "fade", "wipe": "wipeleft", "slide": "slideleft"}
 SAMPLE_RATE = 48000
+FITS = ("contain", "cover")
+MOTIONS = ("none", "zoom_in", "zoom_out", "pan_left", "pan_right")
+# How far a still's camera moves over the clip: zoom 1 -> 1.15, pans travel 15% of the width.
+MOTION_AMOUNT = 0.15
 
 
 @dataclass
@@ -33,6 +50,18 @@ class Clip:
     transition: str = "cut"  # to the next clip: cut, fade, crossfade, wipe, slide
     transition_duration: float = 0.5
     volume: float = 1.0
+    kind: str = "video"  # video, or image: a still shown for `duration` seconds
+    fit: str = "contain"  # contain (scale + pad) or cover (scale up + centre-crop)
+    motion: str = "none"  # images: none, zoom_in, zoom_out, pan_left, pan_right
+    window: tuple[int, int, int, int] | None = None  # x, y, w, h on the output canvas
+    frame: Path | None = None  # RGBA PNG of the output size, laid over the whole clip
+    loop: bool = False  # videos: repeat the source, so an in/out range may pass its end
+    # Probe hints: when they match the output, the clip is passed through unscaled.
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
 
     @property
     def length(self) -> float:
@@ -69,7 +98,7 @@ class ImageOverlay:
 @dataclass
 class AudioTrack:
     path: Path
-    role: str = "music"  # music or narration
+    role: str = "music"  # music (ducked under narration), narration, or sfx (mixed on top)
     start: float = 0.0  # where it begins on the timeline
     volume: float = 1.0
     loop: bool = False  # music: repeat to cover the whole video
@@ -87,6 +116,7 @@ class Timeline:
     audio: list[AudioTrack] = field(default_factory=list)
     duck_music: bool = True
     background: str = "black"
+    subtitles: Path | None = None  # a server-written .ass file, burned in after the overlays
 
 
 def _xfade_duration(a: Clip, b: Clip) -> float:
@@ -102,6 +132,137 @@ def timeline_duration(timeline: Timeline) -> float:
     for a, b in zip(timeline.clips, timeline.clips[1:], strict=False):
         total -= _xfade_duration(a, b)
     return total
+
+
+def _even(value: float) -> int:
+    return max(2, int(value) // 2 * 2)
+
+
+def _check_clip(clip: Clip, *, width: int, height: int) -> None:
+    if clip.kind not in ("video", "image"):
+        raise ValueError(f"clip kind must be video or image, not {clip.kind!r}")
+    if clip.fit not in FITS:
+        raise ValueError(f"fit must be one of {', '.join(FITS)}")
+    if clip.motion not in MOTIONS:
+        raise ValueError(f"motion must be one of {', '.join(MOTIONS)}")
+    if clip.motion != "none" and clip.kind != "image":
+        raise ValueError("camera motion is for still images")
+    if clip.window is not None:
+        x, y, w, h = clip.window
+        if x < 0 or y < 0 or w < 2 or h < 2 or x + w > width or y + h > height:
+            raise ValueError(f"window {clip.window} is not inside the {width}x{height} frame")
+
+
+def passes_through(clip: Clip, timeline: Timeline) -> bool:
+    """True when the clip's probed picture already is the output's: same size and frame rate,
+    and no window or motion. Its scaling, padding and frame-rate steps are then skipped (fit
+    changes nothing at the same size). Both paths reset the sample aspect ratio to 1 without
+    touching the pixels, so a clip's SAR does not change the result."""
+    return (clip.kind == "video" and clip.window is None
+            and clip.width == timeline.width and clip.height == timeline.height
+            and clip.fps is not None and abs(clip.fps - timeline.fps) < 0.01)
+
+
+def _box(clip: Clip, timeline: Timeline) -> tuple[int, int, int, int]:
+    """Where the clip's picture goes: its window (even-sized), or the whole frame."""
+    if clip.window is None:
+        return 0, 0, timeline.width, timeline.height
+    x, y, w, h = clip.window
+    return int(x), int(y), _even(w), _even(h)
+
+
+def _place(clip: Clip, timeline: Timeline) -> str:
+    """Pads the fitted picture onto the canvas, centred in its box; empty when it already
+    covers the whole frame."""
+    x, y, bw, bh = _box(clip, timeline)
+    w, h, color = timeline.width, timeline.height, timeline.background
+    if clip.window is None:
+        if clip.fit == "cover":
+            return ""
+        return f",pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color={color}"
+    return f",pad={w}:{h}:{x}+({bw}-iw)/2:{y}+({bh}-ih)/2:color={color}"
+
+
+def _fit(fit: str, width: int, height: int) -> str:
+    if fit == "cover":
+        return (f"scale={width}:{height}:force_original_aspect_ratio=increase,"
+                f"crop={width}:{height}")
+    return f"scale={width}:{height}:force_original_aspect_ratio=decrease"
+
+
+def _video_chain(clip: Clip, timeline: Timeline, *, crossfaded: bool) -> str:
+    end = f":end={clip.start + clip.length:.3f}"
+    trim = f"trim=start={clip.start:.3f}{end},setpts=PTS-STARTPTS"
+    if passes_through(clip, timeline):
+        # xfade wants the same frame rate and time base on both sides: only the fps filter
+        # sets both for certain; a cut needs neither.
+        rate = f"fps={timeline.fps}" if crossfaded else f"settb=1/{timeline.fps}"
+        return f"{trim},{rate},setsar=1,format=yuv420p"
+    _x, _y, bw, bh = _box(clip, timeline)
+    return (f"{trim},{_fit(clip.fit, bw, bh)}{_place(clip, timeline)},setsar=1,"
+            f"fps={timeline.fps},format=yuv420p")
+
+
+def _picture_size(clip: Clip, width: int, height: int) -> tuple[int, int]:
+    """The size of a still once fitted into a width x height box; contain needs the image's
+    own size (the hints, else a guarded probe)."""
+    if clip.fit == "cover":
+        return width, height
+    iw, ih = clip.width, clip.height
+    if not iw or not ih:
+        info = probe(clip.path, formats=IMAGE_DEMUXERS)
+        iw, ih = info.width, info.height
+    scale = min(width / iw, height / ih)
+    return min(width, _even(round(iw * scale))), min(height, _even(round(ih * scale)))
+
+
+def _image_chain(clip: Clip, timeline: Timeline) -> str:
+    """A still held for the clip's length: scaled once, repeated with the loop filter, then
+    moved. Zooms rescale each frame to an even size that grows (or shrinks) by two pixels at a
+    time and crop the centre, which keeps every edge moving one way; zoompan rounds its crop
+    position and size separately and made edges step back by up to 1 px (measured at
+    1080x1920). Pans slide a crop window across a wider copy of the picture."""
+    fps = timeline.fps
+    frames = max(1, round(clip.length * fps))
+    last = max(1, frames - 1)
+    _x, _y, bw, bh = _box(clip, timeline)
+    hold = (f"setsar=1,format=yuv420p,loop=loop={frames - 1}:size=1:start=0,"
+            f"setpts=N/{fps}/TB,fps={fps}")
+    if clip.motion == "none":
+        return f"{_fit(clip.fit, bw, bh)},{hold}{_place(clip, timeline)},setsar=1"
+    pw, ph = _picture_size(clip, bw, bh)
+    amount = MOTION_AMOUNT
+    if clip.motion in ("zoom_in", "zoom_out"):
+        progress = f"n/{last}" if clip.motion == "zoom_in" else f"(1-n/{last})"
+        width = f"2*trunc({pw}*(1+{amount}*{progress})/2)"
+        height = f"2*trunc({ph}*(1+{amount}*{progress})/2)"
+        source = _fit("cover", _even(pw * (1 + amount)), _even(ph * (1 + amount)))
+        move = (f"scale=w='{width}':h='{height}':eval=frame,"
+                f"crop=w={pw}:h={ph}:x='({width}-{pw})/2':y='({height}-{ph})/2':exact=1")
+    else:
+        wide = _even(pw * (1 + amount))
+        # pan_right: the view travels to the right, the picture slides left.
+        progress = f"n/{last}" if clip.motion == "pan_right" else f"(1-n/{last})"
+        source = _fit("cover", wide, ph)
+        move = f"crop=w={pw}:h={ph}:x='{wide - pw}*{progress}':y=0:exact=1"
+    return f"{source},{hold},{move}{_place(clip, timeline)},setsar=1"
+
+
+def _audio_chain(clip: Clip, index: int, n: int) -> str:
+    if clip.kind == "image" or not clip.has_audio:
+        return (f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=duration={clip.length:.3f},"
+                f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{n}]")
+    trim = (f"[{index}:a]atrim=start={clip.start:.3f}:end={clip.start + clip.length:.3f},"
+            f"asetpts=PTS-STARTPTS")
+    pad = f"apad=whole_dur={clip.length:.3f}"
+    if clip.sample_rate == SAMPLE_RATE and clip.channels == 2:
+        # Already 48 kHz stereo: no resampler. aformat still pins the format, so wrong
+        # hints only cost an automatic conversion.
+        volume = f",volume={clip.volume:.3f}" if clip.volume != 1.0 else ""
+        return (f"{trim},aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:"
+                f"channel_layouts=stereo,{pad}{volume}[a{n}]")
+    return (f"{trim},aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+            f"{pad},volume={clip.volume:.3f}[a{n}]")
 
 
 def _caption_filter(caption: Caption, *, height: int) -> str:
@@ -131,22 +292,27 @@ def build_command(timeline: Timeline, output: Path, *, crf: int = 20,
 
     # Clips: normalised video and audio streams of exactly the clip's length.
     for n, clip in enumerate(timeline.clips):
-        args += input_args(clip.path)
-        end = f":end={clip.start + clip.length:.3f}"
-        graph.append(
-            f"[{index}:v]trim=start={clip.start:.3f}{end},setpts=PTS-STARTPTS,"
-            f"scale={w}:{h}:force_original_aspect_ratio=decrease,"
-            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color={timeline.background},setsar=1,"
-            f"fps={fps},format=yuv420p[v{n}]")
-        if clip.has_audio:
-            graph.append(
-                f"[{index}:a]atrim=start={clip.start:.3f}{end},asetpts=PTS-STARTPTS,"
-                f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-                f"apad=whole_dur={clip.length:.3f},volume={clip.volume:.3f}[a{n}]")
+        _check_clip(clip, width=w, height=h)
+        if clip.kind == "image":
+            args += input_args(clip.path, formats=IMAGE_DEMUXERS)
+            chain = _image_chain(clip, timeline)
         else:
-            graph.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=duration={clip.length:.3f},"
-                         f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{n}]")
+            args += input_args(clip.path, options=("-stream_loop", "-1") if clip.loop else ())
+            crossfaded = clip.transition != "cut" or (
+                n > 0 and timeline.clips[n - 1].transition != "cut")
+            chain = _video_chain(clip, timeline, crossfaded=crossfaded)
+        clip_index = index
         index += 1
+        if clip.frame is None:
+            graph.append(f"[{clip_index}:v]{chain}[v{n}]")
+        else:
+            args += input_args(clip.frame, formats=IMAGE_DEMUXERS)
+            graph.append(f"[{clip_index}:v]{chain}[vb{n}]")
+            graph.append(f"[{index}:v]scale={w}:{h},format=rgba[fr{n}]")
+            # One frame is enough: overlay repeats the last frame of a finished input.
+            graph.append(f"[vb{n}][fr{n}]overlay=x=0:y=0,format=yuv420p[v{n}]")
+            index += 1
+        graph.append(_audio_chain(clip, clip_index, n))
 
     # Joins: cuts concatenate, transitions overlap the two clips.
     video, audio, elapsed = "v0", "a0", timeline.clips[0].length
@@ -165,7 +331,7 @@ def build_command(timeline: Timeline, output: Path, *, crf: int = 20,
         video, audio = f"jv{n}", f"ja{n}"
     total = elapsed
 
-    # Overlays: images, then captions on top.
+    # Overlays: images, then the burned subtitles, then drawtext captions on top.
     for k, overlay in enumerate(timeline.overlays):
         # One frame is enough: overlay repeats the last frame of a finished input.
         args += input_args(overlay.path)
@@ -175,15 +341,21 @@ def build_command(timeline: Timeline, output: Path, *, crf: int = 20,
                      f"enable='between(t,{overlay.start:.3f},{overlay.end:.3f})'[ovd{k}]")
         video = f"ovd{k}"
         index += 1
+    if timeline.subtitles is not None:
+        graph.append(f"[{video}]ass=filename={escape_filter_text(str(timeline.subtitles))}:"
+                     f"fontsdir={escape_filter_text(str(font_path().parent))}[vsub]")
+        video = "vsub"
     if timeline.captions:
         graph.append(f"[{video}]" + ",".join(_caption_filter(c, height=h)
                                              for c in timeline.captions) + "[vcap]")
         video = "vcap"
 
-    # Audio tracks: narration on top of the clips' sound, music under both (ducked).
-    narration, music = [], []
+    # Audio tracks: narration on top of the clips' sound, music under both (ducked), sound
+    # effects on top of everything, never looped or ducked.
+    narration, music, effects = [], [], []
     for track in timeline.audio:
-        args += input_args(track.path, options=("-stream_loop", "-1") if track.loop else ())
+        loop = track.loop and track.role != "sfx"
+        args += input_args(track.path, options=("-stream_loop", "-1") if loop else ())
         delay = int(track.start * 1000)
         label = f"t{index}"
         chain = (f"[{index}:a]aresample={SAMPLE_RATE},"
@@ -194,7 +366,7 @@ def build_command(timeline: Timeline, output: Path, *, crf: int = 20,
             fade = min(track.fade_out, total)
             chain += f",afade=t=out:st={total - fade:.3f}:d={fade:.3f}"
         graph.append(chain + f"[{label}]")
-        (narration if track.role == "narration" else music).append(label)
+        {"narration": narration, "sfx": effects}.get(track.role, music).append(label)
         index += 1
     mix = [audio]
     if narration:
@@ -211,12 +383,15 @@ def build_command(timeline: Timeline, output: Path, *, crf: int = 20,
             graph.append(f"[{music[0]}]anull[mus]")
     if narration and music and timeline.duck_music:
         # The music drops whenever the narration speaks.
-        graph.append("[nar]asplit=2[nar_mix][nar_key]")
+        # The key is padded to the whole length: sidechaincompress stops when either input
+        # ends, and the music must go on after the last words.
+        graph.append(f"[nar]apad=whole_dur={total:.3f},asplit=2[nar_mix][nar_key]")
         graph.append("[mus][nar_key]sidechaincompress=threshold=0.03:ratio=8:attack=20:"
                      "release=400[duck]")
         mix += ["nar_mix", "duck"]
     else:
         mix += (["nar"] if narration else []) + (["mus"] if music else [])
+    mix += effects
     if len(mix) > 1:
         graph.append("".join(f"[{x}]" for x in mix) +
                      f"amix=inputs={len(mix)}:duration=first:normalize=0[aout]")

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from assets.models import Asset
+from billing.pricing import duration_cost
 from engines import espeak
 from engines.base import EngineError, RenderRequest
 from engines.registry import get_engine, get_llm
@@ -213,9 +214,11 @@ def _tts(work: _Work) -> dict:
     out = work.out("speech.mp3")
     seconds = audio.encode_mp3(raw, out, runner=work.runner)
     work.store(out, Asset.Kind.AUDIO)
-    # Charged on the estimate made at submission; the measured length is reported beside it.
+    # Reserved on the estimate made at submission; charged on the measured length when that
+    # is less (never more than was reserved).
     return work.done(engine=work.job.engine, voice_id=p["voice"], duration=seconds,
-                     estimated_seconds=p["estimated_seconds"])
+                     estimated_seconds=p["estimated_seconds"],
+                     credits_used=duration_cost(operation="tts", seconds=seconds))
 
 
 def _tts_to_video(work: _Work) -> dict:

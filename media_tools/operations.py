@@ -185,7 +185,8 @@ def text_overlay(src: Path, out: Path, *, text: str, workdir: Path, position: st
 def merge(sources: list[Path], out: Path, *, runner: Runner) -> dict:
     """Join videos end to end into one: each is scaled and padded to the first one's frame,
     resampled to the highest frame rate among them (at most 60), and given silence when it
-    has no sound. One composition pass (media_tools.composer)."""
+    has no sound. One composition pass (media_tools.composer); the probed sizes and rates go
+    along as hints, so clips that already match the output are not rescaled."""
     from media_tools.composer import Clip, Timeline, compose
 
     if not 2 <= len(sources) <= 20:
@@ -193,7 +194,9 @@ def merge(sources: list[Path], out: Path, *, runner: Runner) -> dict:
     infos = [probe_input(path) for path in sources]
     first = infos[0]
     fps = min(60, round(max(info.fps or 25 for info in infos)))
-    clips = [Clip(path=path, duration=info.duration, has_audio=info.has_audio)
+    clips = [Clip(path=path, duration=info.duration, has_audio=info.has_audio,
+                  width=info.width, height=info.height, fps=info.fps,
+                  sample_rate=info.sample_rate, channels=info.channels)
              for path, info in zip(sources, infos, strict=True)]
     timeline = Timeline(width=_even(first.width), height=_even(first.height), fps=fps,
                         clips=clips)

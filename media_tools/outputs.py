@@ -51,22 +51,26 @@ def store_image(job, path: Path, *, origin: str = Asset.Origin.OUTPUT) -> Asset:
                                   source_job_id=job.public_id, info=info)
 
 
-def store_video(job, path: Path, workdir: Path) -> Asset:
+def store_video(job, path: Path, workdir: Path, *, origin: str = Asset.Origin.OUTPUT) -> Asset:
     """Store a rendered video with a thumbnail of its first frame, as the job's output."""
     info = ffmpeg.probe(path)
     thumb_path = extract_frame(path, workdir / f"{path.stem}-thumb.png", position="first")
     thumb = store_image(job, thumb_path, origin=Asset.Origin.THUMBNAIL)
     return asset_create_from_path(owner=job.owner, path=path, kind="video", extension="mp4",
-                                  source_job_id=job.public_id, info=info, thumbnail=thumb)
+                                  source_job_id=job.public_id, info=info, thumbnail=thumb,
+                                  origin=origin)
 
 
-def store_output(job, path: Path, *, kind: str, workdir: Path) -> Asset:
-    """Store one result file of a job by kind: video, image, audio, subtitle or archive."""
+def store_output(job, path: Path, *, kind: str, workdir: Path,
+                 origin: str = Asset.Origin.OUTPUT) -> Asset:
+    """Store one result file of a job by kind: video, image, audio, subtitle or archive.
+    `origin=intermediate` keeps a step's file (a story's narration or scene picture) without
+    listing it among the job's outputs."""
     if kind == Asset.Kind.VIDEO:
-        return store_video(job, path, workdir)
+        return store_video(job, path, workdir, origin=origin)
     if kind == Asset.Kind.IMAGE and path.suffix != ".gif":
-        return store_image(job, path)
+        return store_image(job, path, origin=origin)
     info = ffmpeg.probe(path) if kind in (Asset.Kind.AUDIO, Asset.Kind.IMAGE) else None
     return asset_create_from_path(owner=job.owner, path=path, kind=kind,
                                   extension=path.suffix.lstrip("."),
-                                  source_job_id=job.public_id, info=info)
+                                  source_job_id=job.public_id, info=info, origin=origin)

@@ -20,13 +20,14 @@ GROUPS = [("editing", "Edit"), ("tools", "Tools"), ("audio", "Audio and speech")
           ("subtitles", "Subtitles")]
 
 
-def _widget(name: str, field, files: dict) -> dict:
+def field_widget(name: str, field, files: dict, file_fields: dict = FILE_FIELDS) -> dict:
+    """How the dashboard draws one serializer field (type, choices, limits, default)."""
     spec = {"name": name, "label": field.label or name.replace("_", " ").capitalize(),
             "required": field.required, "help": field.help_text or "",
             "default": "" if field.default is serializers.empty else field.default}
-    if name in FILE_FIELDS:
+    if name in file_fields:
         spec.update(type="files" if isinstance(field, serializers.ListField) else "file-select",
-                    options=files[FILE_FIELDS[name]])
+                    options=files[file_fields[name]])
     elif isinstance(field, serializers.ChoiceField):
         spec.update(type="select", options=[(k, v) for k, v in field.choices.items()])
     elif isinstance(field, serializers.BooleanField):
@@ -54,7 +55,7 @@ def _forms(user, errors: dict | None = None, selected: str = "") -> list[dict]:
         for name, (serializer, _submit, summary, op_tag) in OPERATIONS.items():
             if op_tag != tag:
                 continue
-            fields = [_widget(n, f, files) for n, f in serializer().fields.items()
+            fields = [field_widget(n, f, files) for n, f in serializer().fields.items()
                       if n not in HIDDEN and not f.read_only]
             ops.append({"name": name, "summary": summary, "fields": fields,
                         "errors": (errors or {}).get(name)})
@@ -62,7 +63,8 @@ def _forms(user, errors: dict | None = None, selected: str = "") -> list[dict]:
     return groups
 
 
-def _data(request, serializer) -> dict:
+def form_data(request, serializer) -> dict:
+    """A submitted dashboard form as the serializer's input (files, lists, checkboxes)."""
     data = {}
     for name, field in serializer().fields.items():
         if isinstance(field, serializers.FileField):
@@ -87,7 +89,7 @@ def tools_view(request):
         name = request.POST.get("operation", "")
         if name in OPERATIONS:
             serializer_class, submit, _summary, _tag = OPERATIONS[name]
-            data = serializer_class(data=_data(request, serializer_class))
+            data = serializer_class(data=form_data(request, serializer_class))
             if data.is_valid():
                 try:
                     job = submit(user=request.user, data=data.validated_data,

@@ -27,17 +27,42 @@ def watermark_video(source: Path, target: Path, *, text: str = TEXT, is_canceled
     return target
 
 
+def _draw_mark(layer: Image.Image, text: str) -> Image.Image:
+    """The mark in the top right corner of a transparent RGBA layer, sized to its height."""
+    width, height = layer.size
+    size = max(10, height // 22)
+    font = ImageFont.truetype(str(font_path()), size)
+    draw = ImageDraw.Draw(layer)
+    left, top, right, _bottom = draw.textbbox((0, 0), text, font=font)
+    margin = max(4, height // 40)
+    draw.text((width - (right - left) - margin, margin - top), text, font=font,
+              fill=(255, 255, 255, 190), stroke_width=max(1, size // 14),
+              stroke_fill=(0, 0, 0, 128))
+    return layer
+
+
 def watermark_image(source: Path, target: Path, *, text: str = TEXT) -> Path:
     with Image.open(source) as img:
         img = img.convert("RGBA")
-        layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-        size = max(10, img.height // 22)
-        font = ImageFont.truetype(str(font_path()), size)
-        draw = ImageDraw.Draw(layer)
-        left, top, right, _bottom = draw.textbbox((0, 0), text, font=font)
-        margin = max(4, img.height // 40)
-        position = (img.width - (right - left) - margin, margin - top)
-        draw.text(position, text, font=font, fill=(255, 255, 255, 190),
-                  stroke_width=max(1, size // 14), stroke_fill=(0, 0, 0, 128))
+        layer = _draw_mark(Image.new("RGBA", img.size, (0, 0, 0, 0)), text)
         Image.alpha_composite(img, layer).convert("RGB").save(target, format="PNG")
     return target
+
+
+def watermark_layer(width: int, height: int, target: Path, *, text: str = TEXT) -> Path:
+    """The watermark alone on a transparent frame of the output size, for compositions that
+    overlay it in their own single encode (stories) instead of re-encoding afterwards."""
+    _draw_mark(Image.new("RGBA", (width, height), (0, 0, 0, 0)), text).save(target, format="PNG")
+    return target
+
+
+def watermark_timeline(timeline, workdir: Path):
+    """Add the watermark to a composer timeline as an overlay over its whole length, so that
+    it is drawn in the composition's own encode (no second pass)."""
+    from media_tools.composer import ImageOverlay, timeline_duration
+
+    layer = watermark_layer(timeline.width, timeline.height, workdir / "watermark.png")
+    timeline.overlays.append(ImageOverlay(path=layer, start=0.0,
+                                          end=timeline_duration(timeline) + 1.0, x="0", y="0",
+                                          width=timeline.width))
+    return timeline

@@ -8,6 +8,7 @@ from engines.registry import configure
 from jobs.models import Job
 from tests.engines.media import make_audio, make_video
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.stock_server import FakeStock
 
 
 def stored(user, path, kind: str):
@@ -68,3 +69,17 @@ def llm():
                           "transcription_model": "whisper-test", "timeout": 10})
         yield server
     configure(openai={})
+
+
+@pytest.fixture
+def fake_stock(settings):
+    """The fake Pexels and Pixabay server, with both keys configured and loopback allowed."""
+    with FakeStock() as server:
+        settings.PEXELS_API_KEY = server.pexels_key
+        settings.PIXABAY_API_KEY = server.pixabay_key
+        settings.PEXELS_API_URL = server.pexels_url
+        settings.PIXABAY_API_URL = server.pixabay_url
+        settings.STOCK_ALLOW_PRIVATE = True
+        settings.STOCK_TIMEOUT = 5
+        settings.STOCK_DOWNLOAD_TIMEOUT = 10
+        yield server

@@ -1,6 +1,7 @@
 """Speech, audio and subtitle endpoints."""
 
 import json
+import math
 
 import pytest
 
@@ -35,7 +36,8 @@ def test_tts_needs_creator(owner_api):
     assert body["required_tier"] == "creator"
 
 
-def test_tts_with_espeak_is_priced_on_the_estimate(owner_api, world, run_jobs):
+def test_tts_is_reserved_on_the_estimate_and_charged_on_the_measured_speech(
+        owner_api, world, run_jobs):
     on_plan(world.owner, "creator")
     text = " ".join(["word"] * 330)  # two minutes at 165 words a minute: 12 credits
     with run_jobs():
@@ -46,7 +48,24 @@ def test_tts_with_espeak_is_priced_on_the_estimate(owner_api, world, run_jobs):
     asset = output(job)
     assert asset.kind == "audio" and asset.name.endswith(".mp3") and asset.duration > 30
     assert job.result["estimated_seconds"] == 120.0
-    assert balance(world.owner) == 150 - 12
+    measured = math.ceil(asset.duration / 60 * 6)  # 6 credits a minute, pro-rated
+    assert job.credits_charged == min(12, measured) == job.result["credits_used"]
+    assert balance(world.owner) == 150 - job.credits_charged
+    status = owner_api.get(f"/api/status/{job.public_id}").json()
+    assert status["credits"] == {"reserved": 12, "charged": job.credits_charged,
+                                 "refunded": 12 - job.credits_charged}
+
+
+def test_a_handler_can_never_charge_more_than_was_reserved(world):
+    from billing.services import credits_reserve
+    from jobs.services import job_complete
+
+    job = Job.objects.create(owner=world.owner, kind="tts_generate", params={}, cost=2,
+                             status="processing")
+    credits_reserve(user=world.owner, amount=2, reference=job.credit_reference)
+    assert job_complete(job=job, result={"credits_used": 50})
+    job.refresh_from_db()
+    assert job.credits_charged == 2 and balance(world.owner) == 150 - 2
 
 
 def test_tts_short_text_costs_at_least_one_credit(owner_api, world, run_jobs):
