@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from studio.models import Comment, Element, Project, Shot
+from studio.models import Comment, Element, Project, Shot, Story, StoryScene
 
 
 class ShotInline(admin.TabularInline):
@@ -19,3 +19,21 @@ class ProjectAdmin(admin.ModelAdmin):
 
 admin.site.register(Element)
 admin.site.register(Comment)
+
+
+class StorySceneInline(admin.TabularInline):
+    model = StoryScene
+    fields = ["index", "text", "visual_prompt", "speech_duration", "visual_source", "revision"]
+    readonly_fields = ["speech_duration", "visual_source", "revision"]
+    extra = 0
+
+
+@admin.register(Story)
+class StoryAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "owner", "script_method", "duration", "created_at"]
+    list_filter = ["script_method"]
+    search_fields = ["title", "prompt", "owner__username", "owner__email"]
+    list_select_related = ["owner"]
+    readonly_fields = ["project", "job", "narration", "video", "subtitles", "options",
+                       "details"]
+    inlines = [StorySceneInline]

@@ -9,3 +9,5 @@ class StudioConfig(AppConfig):
         from jobs.registry import register
 
         register("project_export", queue="media", run="studio.export.run_export")
+        register("story", queue="media", run="studio.stories.handlers.run_story")
+        register("story_scene", queue="media", run="studio.stories.handlers.run_story")

@@ -10,6 +10,9 @@ from studio.models import Project
 
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080), "4K": (3840, 2160)}
 EXPORT_JOB = "project_export"
+# Shot camera moves a still can make in the composer.
+CAMERA_MOTION = {"dolly_in": "zoom_in", "dolly_out": "zoom_out", "pan_left": "pan_left",
+                 "pan_right": "pan_right"}
 
 
 def export_size(resolution: str, *, portrait: bool) -> tuple[int, int]:
@@ -50,7 +53,8 @@ def project_export(*, project: Project, resolution: str, idempotency_key: str | 
         "fps": 24,
         "clips": [{"asset": s.asset.name, "duration": s.asset.duration,
                    "has_audio": s.asset.has_audio, "transition": s.transition,
-                   "shot_id": s.pk} for s in shots],
+                   "shot_id": s.pk, "kind": s.asset.kind, "shot_duration": s.duration,
+                   "camera_move": s.camera_move} for s in shots],
     }
     cost = per_clip_cost(operation="project_export", clips=len(shots))
     with transaction.atomic():
@@ -71,11 +75,26 @@ def run_export(job, ctx) -> dict:
     for item in params["clips"]:
         asset = Asset.objects.get(owner=job.owner, name=item["asset"])
         path = materialise(asset, ctx.workdir, f"clip-{item['shot_id']}")
-        clips.append(Clip(path=path, duration=asset.duration or item["duration"],
-                          has_audio=asset.has_audio, transition=item["transition"]))
+        shot_length = item.get("shot_duration")
+        if asset.kind == Asset.Kind.IMAGE:
+            # A still (a story's picture) is held for the shot's length with its camera move.
+            clips.append(Clip(path=path, kind="image", duration=shot_length or 4.0,
+                              motion=CAMERA_MOTION.get(item.get("camera_move"), "none"),
+                              transition=item["transition"]))
+            continue
+        length = asset.duration or item["duration"]
+        clips.append(Clip(path=path, duration=length, has_audio=asset.has_audio,
+                          end=min(length, shot_length) if shot_length else None,
+                          transition=item["transition"]))
     timeline = Timeline(width=params["width"], height=params["height"], fps=params["fps"],
                         clips=clips)
+    watermark = credit_account_get(user=job.owner).tier.watermark
+    if watermark:  # the Free plan's mark, drawn in the same encode
+        from media_tools.watermark import watermark_timeline
+
+        watermark_timeline(timeline, ctx.workdir)
     output = ctx.workdir / "export.mp4"
     total = compose(timeline, output, progress=ctx.progress, is_canceled=ctx.is_canceled)
     asset = store_video(job, output, ctx.workdir)
-    return {"outputs": [asset.name], "duration": total, "clips": len(clips)}
+    return {"outputs": [asset.name], "duration": total, "clips": len(clips),
+            "watermark": watermark}

@@ -112,3 +112,76 @@ class Comment(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+class Story(TimeStampedModel):
+    """A narrated video made from a topic or a script (POST /api/stories).
+
+    The story is also a studio project (a shot per scene), so it can be edited there. Every
+    intermediate (script, scenes, narration, visuals, word timings) is stored as it is made, so
+    a failed or interrupted story resumes from the step that failed and one scene can be
+    regenerated without redoing the others.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="stories")
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="story")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="+", help_text="The latest job working on the story.")
+    title = models.CharField(max_length=200, blank=True)
+    prompt = models.TextField(max_length=20_000)
+    options = models.JSONField(default=dict, help_text="The validated request.")
+    script = models.TextField(max_length=20_000, blank=True)
+    script_method = models.CharField(max_length=16, blank=True,
+                                     help_text="llm, fixed, transcript or split")
+    narration = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", help_text="An uploaded narration track.")
+    video = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    subtitles = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    details = models.JSONField(default=dict, blank=True,
+                               help_text="Titles, description, caption and hashtags.")
+    duration = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "stories"
+        indexes = [
+            # The story list: one user's stories, newest first.
+            models.Index(fields=["owner", "-created_at"], name="studio_story_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.prompt[:40]
+
+
+class StoryScene(TimeStampedModel):
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="scenes")
+    index = models.PositiveIntegerField(help_text="1-based position in the story.")
+    text = models.TextField(max_length=5000, help_text="What the narrator says.")
+    visual_prompt = models.TextField(max_length=2000, blank=True)
+    voice = models.CharField(max_length=60, blank=True, help_text="Overrides the story's voice.")
+    shot = models.OneToOneField(Shot, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="story_scene")
+    speech = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+", help_text="This scene's narration.")
+    speech_start = models.FloatField(default=0.0, help_text="Offset in an uploaded narration.")
+    speech_duration = models.FloatField(null=True, blank=True)
+    words = models.JSONField(default=list, blank=True,
+                             help_text="[[word, start, end], ...] relative to the scene.")
+    words_source = models.CharField(max_length=16, blank=True, help_text="engine or spread")
+    visual = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    visual_source = models.CharField(max_length=60, blank=True)
+    visual_start = models.FloatField(default=0.0, help_text="In-point in the visual (loops).")
+    revision = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["index", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["story", "index"], name="studio_story_scene_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.index}. {self.text[:40]}"

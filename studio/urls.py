@@ -1,6 +1,7 @@
 from django.urls import path
 
 from studio import api
+from studio.stories import api as stories
 
 P = "projects/<int:project_id>"
 
@@ -18,5 +19,12 @@ api_urlpatterns = [
     path(f"{P}/elements/<int:element_id>", api.ElementDetailApi.as_view(), name="api-element"),
     path(f"{P}/comments", api.CommentListApi.as_view(), name="api-comments"),
     path(f"{P}/comments/<int:comment_id>", api.CommentDetailApi.as_view(), name="api-comment"),
+    path("stories", stories.StoryListApi.as_view(), name="api-stories"),
+    path("stories/templates", stories.FrameTemplatesApi.as_view(), name="api-story-templates"),
+    path("stories/<int:story_id>", stories.StoryDetailApi.as_view(), name="api-story"),
+    path("stories/<int:story_id>/resume", stories.StoryResumeApi.as_view(),
+         name="api-story-resume"),
+    path("stories/<int:story_id>/scenes/<int:index>/regenerate",
+         stories.SceneRegenerateApi.as_view(), name="api-story-scene-regenerate"),
     path("studio/script-to-shots", api.ScriptToShotsApi.as_view(), name="api-script-to-shots"),
 ]

@@ -82,4 +82,15 @@
     source.addEventListener("end", () => { source.close(); window.location.reload(); });
     source.onerror = () => source.close();
   }
+
+  // Copy buttons next to read-only fields (story details).
+  for (const button of document.querySelectorAll("button.copy[data-copy]")) {
+    button.addEventListener("click", () => {
+      const field = document.getElementById(button.dataset.copy);
+      field.select();
+      const done = () => { button.textContent = "Copied"; };
+      if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, () => document.execCommand("copy") && done());
+      else if (document.execCommand("copy")) done();
+    });
+  }
 })();

@@ -78,3 +78,25 @@ def test_the_dashboard_is_usable_on_a_phone_without_javascript(browser, live_ser
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     assert User.objects.filter(username="phone").exists()
     context.close()
+
+
+def test_a_story_is_made_from_the_form_and_plays_with_its_details(page, job_workers):
+    job_workers()  # a real worker makes the story while the page follows it
+    sign_up(page, "storyteller")
+    page.click("text=Stories")
+    page.click("text=New story")
+    assert page.input_value("#story-mode") == "fixed"  # no language model configured here
+    page.fill("#story-prompt", "Owls hunt at night.\n\nThey hear the smallest mouse.")
+    page.select_option("#story-video_source", "ai_scenery")
+    page.fill("#story-ai_scenery_prompt", "charcoal drawing")
+    page.check("input[name=burn_captions]")
+    page.click("#story-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/stories/\d+/$"))
+    page.wait_for_selector("[data-testid=story-video]", timeout=90_000)
+    page.wait_for_function("document.querySelector('[data-testid=story-video]').readyState >= 1",
+                           timeout=20_000)
+    size = page.evaluate("[document.querySelector('[data-testid=story-video]').videoWidth, "
+                         "document.querySelector('[data-testid=story-video]').videoHeight]")
+    assert size == [480, 854]  # 9:16 at the Free plan's 480p
+    assert page.input_value("#d-title") == "Owls hunt at night."
+    assert page.locator("details[id^=scene-]").count() == 2
