@@ -58,6 +58,7 @@ migrate: install
 
 demo-user: migrate
 	$(PY) manage.py create_demo_user
+	$(PY) manage.py library_seed
 
 run: demo-user
 	PORT=$(PORT) bin/run-local

@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
         "ImageModelEnum": "generation.serializers.IMAGE_IDS",
         "ModelIdEnum": "generation.serializers.ALL_IDS",
         "ElementKindEnum": "studio.models.Element.Kind",
+        "TransitionEnum": "studio.models.Shot.Transition",
+        "VerticalPositionEnum": "studio.stories.options.CAPTION_POSITIONS",
     },
 }
 
@@ -365,6 +367,8 @@ CELERY_BEAT_SCHEDULE["reap-jobs"] = {"task": "jobs.tasks.reap_jobs", "schedule":
 CELERY_BEAT_SCHEDULE["deliver-webhooks"] = {"task": "jobs.tasks.deliver_due_webhooks",
                                             "schedule": 60}
 JOB_EVENTS_MAX_SECONDS = env.int("JOB_EVENTS_MAX_SECONDS", default=600)
+# POST /api/stories with `Prefer: wait=N` holds the answer at most this long.
+STORY_MAX_WAIT = env.int("STORY_MAX_WAIT", default=60)
 
 # --- Generation ---------------------------------------------------------------------------
 GENERATION_DEFAULT_ENGINE = env.str("GENERATION_DEFAULT_ENGINE", default="preview")
@@ -379,3 +383,13 @@ OPENAI_SPEECH_MODEL = env.str("OPENAI_SPEECH_MODEL", default="")
 OPENAI_TRANSCRIPTION_MODEL = env.str("OPENAI_TRANSCRIPTION_MODEL", default="")
 OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=60.0)
+
+# --- Stock video for stories (Pexels, Pixabay); each provider is on when its key is set -------
+PEXELS_API_KEY = env_secret("PEXELS_API_KEY", default="")
+PIXABAY_API_KEY = env_secret("PIXABAY_API_KEY", default="")
+PEXELS_API_URL = env.str("PEXELS_API_URL", default="https://api.pexels.com")
+PIXABAY_API_URL = env.str("PIXABAY_API_URL", default="https://pixabay.com/api")
+STOCK_TIMEOUT = env.float("STOCK_TIMEOUT", default=20.0)
+STOCK_DOWNLOAD_TIMEOUT = env.float("STOCK_DOWNLOAD_TIMEOUT", default=300.0)
+STOCK_DOWNLOAD_MAX_BYTES = env.int("STOCK_DOWNLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+STOCK_ALLOW_PRIVATE = env.bool("STOCK_ALLOW_PRIVATE", default=False)

@@ -13,6 +13,8 @@ STORAGES["staticfiles"] = {
 }
 MEDIA_ROOT = VAR_DIR / "test-media"
 STORAGES["default"]["OPTIONS"] = {"location": MEDIA_ROOT}
+# Stock providers are off unless a test points them at the fake (tests/fakes/stock_server.py).
+PEXELS_API_KEY = PIXABAY_API_KEY = ""
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "10000/min", "user": "10000/min"}
 
 # Celery runs inline in unit tests; tests that need a real worker start one (tests/conftest.py).
