@@ -345,6 +345,15 @@ def story_scene_regenerate(*, story: Story, index: int, data: dict,
     if scene is None:
         raise NotFound(f"The story has no scene {index}.")
     _busy(story)
+    unfinished = [s.index for s in story.scenes.all()
+                  if s.visual_id is None or (s.speech_id is None and not story.narration_id)]
+    if unfinished:
+        # The job redoes one scene and recomposes: it must not make the others' missing parts
+        # at the price of one scene. Resume makes them, and charges for them.
+        raise Conflict("The story stopped before all its scenes were made (missing: scenes "
+                       f"{', '.join(map(str, unfinished))}); resume it first with "
+                       f"POST /api/stories/{story.pk}/resume.",
+                       missing_scenes=unfinished)
     if not (data.get("text") or "visual_prompt" in data or data.get("visual")
             or data.get("voice")):
         raise _invalid("text", "Give new text, a visual_prompt, visual=true or a voice.")

@@ -113,6 +113,12 @@ def test_a_failed_story_resumes_from_the_failed_step_and_pays_only_for_the_rest(
     spoken = {s.index: s.speech_id for s in story.scenes.all()}
     assert all(spoken.values())  # the narration was made and kept
     balance = CreditAccount.objects.get(user=world.owner).balance
+    # Regenerating one scene would make every missing picture at the price of one: refused.
+    r = owner_api.post(f"/api/stories/{story.pk}/scenes/1/regenerate", {"text": "New words."},
+                       format="json")
+    assert_error(r, 409)
+    assert r.json()["missing_scenes"] == sorted(spoken)
+    assert CreditAccount.objects.get(user=world.owner).balance == balance
     stock.fail_next = []
     with run_jobs():
         r = owner_api.post(f"/api/stories/{story.pk}/resume")
