@@ -313,13 +313,6 @@ def tool_face_swap_submit(*, user, data: dict, idempotency_key: str | None = Non
 
 # --- audio and speech -------------------------------------------------------------------------
 
-def tts_estimate_seconds(text: str, *, speed: float) -> float:
-    """How long the speech will be, from the word count at espeak-ng's base rate. The job is
-    charged this estimate: the price is fixed when the credits are reserved."""
-    words = max(1, len(text.split()))
-    return max(1.0, words / (espeak.BASE_WPM * speed) * 60)
-
-
 def tts_generate_submit(*, user, data: dict, idempotency_key: str | None = None) -> Job:
     tier_require(user=user, feature="tts")
     voice, text, speed = data["voice_id"], data["text"], data["speed"]
@@ -329,7 +322,7 @@ def tts_generate_submit(*, user, data: dict, idempotency_key: str | None = None)
         engine = "openai_compatible"
     else:
         raise _invalid("voice_id", "Unknown voice; GET /api/tts/voices lists them.")
-    seconds = tts_estimate_seconds(text, speed=speed)
+    seconds = espeak.estimate_seconds(text, speed=speed)
     return _submit(user=user, kind="tts_generate", data=data, engine=engine,
                    cost=duration_cost(operation="tts", seconds=seconds),
                    idempotency_key=idempotency_key,

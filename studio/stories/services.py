@@ -263,7 +263,7 @@ def story_submit(*, user, data: dict, idempotency_key: str | None = None) -> Sto
         seconds = n_scenes * SECONDS_PER_SCENE
     elif fixed_text:
         n_scenes = len(split_scenes(fixed_text, n_scenes, max_scenes=o.MAX_SCENES))
-        seconds = len(fixed_text.split()) / (espeak.BASE_WPM * data["voice_speed"]) * 60
+        seconds = espeak.estimate_seconds(fixed_text, speed=data["voice_speed"])
     else:
         n_scenes = n_scenes or o.DEFAULT_SCENES
         seconds = 0.0
@@ -316,7 +316,8 @@ def story_resume(*, story: Story, idempotency_key: str | None = None) -> Story:
     scenes = list(story.scenes.all())
     n = len(scenes) or opts["n_scenes"]
     missing_speech = [s for s in scenes if s.speech_id is None] if scenes else None
-    seconds = (sum(len(s.text.split()) for s in missing_speech) / espeak.BASE_WPM * 60
+    speed = opts.get("voice_speed", 1.0)
+    seconds = (sum(espeak.estimate_seconds(s.text, speed=speed) for s in missing_speech)
                if missing_speech is not None else n * SECONDS_PER_SCENE)
     missing_visuals = (len([s for s in scenes if s.visual_id is None]) if scenes else n)
     visual_cost = (opts.get("visual") or {}).get("cost_per_scene", 0)
@@ -371,8 +372,8 @@ def story_scene_regenerate(*, story: Story, index: int, data: dict,
     new_speech = bool(data.get("text") or data.get("voice"))
     if new_speech:
         text = data.get("text") or scene.text
-        cost += duration_cost(operation="tts",
-                              seconds=max(1.0, len(text.split()) / espeak.BASE_WPM * 60))
+        cost += duration_cost(operation="tts", seconds=espeak.estimate_seconds(
+            text, speed=story.options.get("voice_speed", 1.0)))
     new_visual = "visual_prompt" in data or bool(data.get("visual"))
     if new_visual:
         cost += (opts.get("visual") or {}).get("cost_per_scene", 0)

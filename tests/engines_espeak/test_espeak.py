@@ -38,3 +38,23 @@ def test_text_is_never_an_option(tmp_path):
 def test_bad_requests_are_refused(tmp_path, text, voice):
     with pytest.raises(EngineError):
         synthesize(text, voice=voice, target=tmp_path / "x.wav")
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    ("prose", "Bees visit flowers all day long, and they carry pollen from plant to plant. "
+              "Without them many fruits would never grow. " * 3),
+    ("no spaces", ",".join(["hello"] * 120)),
+    ("digits", " ".join(str(123456789 + i) for i in range(15))),
+    ("chinese", "蜜蜂整天采花，把花粉从一株植物带到另一株植物。"),
+    ("long words", "internationalization characterization " * 12),
+])
+def test_the_estimate_reserved_before_speaking_is_never_below_the_speech(tmp_path, kind, text):
+    from engines.espeak import estimate_seconds
+
+    for speed in (1.0, 1.5):
+        spoken = duration(synthesize(text, voice="en_us_male", target=tmp_path / "s.wav",
+                                     speed=speed))
+        estimate = estimate_seconds(text, speed=speed)
+        assert spoken <= estimate, kind
+        if kind == "prose":  # close enough that ordinary text does not reserve far too much
+            assert estimate < spoken * 1.5
