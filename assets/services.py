@@ -106,20 +106,28 @@ def spool_upload(upload, target: Path, limit: int) -> Path:
     return target
 
 
-def asset_upload(*, owner, upload, kinds: tuple[str, ...], origin: str = Asset.Origin.UPLOAD
-                 ) -> Asset:
+def asset_upload(*, owner, upload, kinds: tuple[str, ...], origin: str = Asset.Origin.UPLOAD,
+                 field: str = "file") -> Asset:
     """Validate an uploaded file by its content (never its name or declared type) and store it.
 
     Images: PNG/JPEG/WebP up to IMAGE_UPLOAD_MAX_BYTES, pixel count checked before decoding.
     Video: mp4/webm/mov; audio: mp3/wav/m4a/ogg/flac — probed with ffprobe behind a format
-    whitelist, so playlists and other disguised files are refused (415).
+    whitelist, so playlists and other disguised files are refused (415). Errors name `field`,
+    the request field the file came in.
     """
+    try:
+        return _asset_upload(owner=owner, upload=upload, kinds=kinds, origin=origin)
+    except ApplicationError as exc:
+        exc.fields = exc.fields or {field: [exc.message]}
+        raise
+
+
+def _asset_upload(*, owner, upload, kinds: tuple[str, ...], origin: str) -> Asset:
     from engines import validation
 
     limit = max(settings.UPLOAD_MAX_BYTES[k] for k in kinds)
     if not upload.size:
-        raise ApplicationError("The file is empty.", code="invalid",
-                               fields={"file": ["The submitted file is empty."]})
+        raise ApplicationError("The file is empty.", code="invalid")
     workdir = Path(tempfile.mkdtemp(prefix="upload-"))
     try:
         path = spool_upload(upload, workdir / "upload.bin", limit)

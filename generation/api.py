@@ -256,7 +256,7 @@ class UploadImageApi(APIView):
         data = UploadImageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         asset = asset_upload(owner=request.user, upload=data.validated_data["image"],
-                             kinds=("image",))
+                             kinds=("image",), field="image")
         base = base_url(request)
         body = asset_payload(asset, base_url=base)
         body["url"] = f"{base}/api/input-image/{asset.name}"

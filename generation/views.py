@@ -27,7 +27,8 @@ def _submit(request, form, *, kind: str):
             upload = form.cleaned_data.get(role)
             if upload and role in form.fields:
                 data[f"{role}_filename"] = asset_upload(owner=request.user, upload=upload,
-                                                        kinds=kinds, origin="input").name
+                                                        kinds=kinds, origin="input",
+                                                        field=role).name
         return services.generation_submit_many(user=request.user, data=data,
                                                count=data.pop("num_images", 1), kind=kind)
     except ApplicationError as exc:

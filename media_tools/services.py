@@ -126,7 +126,7 @@ def _image_input(*, user, data: dict, field: str) -> Asset:
         raise _invalid(field, f"Give {field} or {field}_filename, not both.")
     if upload:
         return asset_upload(owner=user, upload=upload, kinds=("image",),
-                            origin=Asset.Origin.INPUT)
+                            origin=Asset.Origin.INPUT, field=field)
     if name:
         return asset_get_for_user(user=user, name=name, kinds=(Asset.Kind.IMAGE,))
     raise _invalid(field, f"Upload {field} or give {field}_filename.")

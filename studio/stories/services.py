@@ -178,7 +178,7 @@ def _narration(*, user, data: dict) -> tuple[Asset | None, bool]:
         raise _invalid("mp3_file", "Give mp3_file or narration_filename, not both.")
     if upload:
         return asset_upload(owner=user, upload=upload, kinds=("audio",),
-                            origin=Asset.Origin.INPUT), True
+                            origin=Asset.Origin.INPUT, field="mp3_file"), True
     if name:
         return asset_get_for_user(user=user, name=name, kinds=(Asset.Kind.AUDIO,)), False
     raise _invalid("mp3_file", "Upload the narration (mp3_file) for audio_source_type=upload.")

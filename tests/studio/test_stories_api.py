@@ -38,7 +38,7 @@ def test_a_narration_upload_that_is_not_audio_is_415_and_nothing_is_kept(owner_a
     r = owner_api.post("/api/stories", {"audio_source_type": "upload", "mp3_file": fake,
                                         "script": "Hello there.", "video_source": "ai_scenery",
                                         "ai_scenery_prompt": "calm"}, format="multipart")
-    assert_error(r, 415)
+    assert "mp3_file" in assert_error(r, 415, "unsupported_media")["fields"]
     assert not Asset.objects.filter(owner=world.owner).exists()
     assert not Story.objects.exists()
 
