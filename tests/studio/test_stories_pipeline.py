@@ -322,3 +322,57 @@ def test_a_frame_template_frames_each_scene_and_the_captions_use_its_free_band(
     assert len(rows) > 10, "no caption on screen"
     band_top, band_bottom = layout.caption_safe
     assert band_top - h * 0.12 <= min(rows) and max(rows) <= band_bottom + 2
+
+
+def _mp3_narration(tmp_path, text: str) -> bytes:
+    wav, mp3 = tmp_path / "voice.wav", tmp_path / "voice.mp3"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), text], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), "-c:a", "libmp3lame", str(mp3)],
+                   check=True)
+    return mp3.read_bytes()
+
+
+def test_an_uploaded_mp3_is_transcribed_into_the_script_and_its_word_timings(
+        owner_api, run_jobs, llm, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    voice = _mp3_narration(tmp_path, "Hello world from the narrator of this story.")
+    with run_jobs():
+        r = owner_api.post("/api/stories", {
+            "audio_source_type": "upload", "burn_captions": "true", **SCENERY,
+            "mp3_file": SimpleUploadedFile("voice.mp3", voice, content_type="audio/mpeg")},
+            format="multipart")
+    assert r.status_code == 202, r.content
+    story = completed(story_of(r))
+    assert story.script_method == "transcript"
+    assert story.script == llm.transcript_text
+    narration = probe(path_of(story.narration)).duration
+    assert probe(path_of(story.video)).duration == pytest.approx(narration, abs=0.5)
+    words = [w for s in story.scenes.all() for w in s.words]
+    assert [w[0] for w in words] == llm.transcript_text.split()
+    assert {s.words_source for s in story.scenes.all()} == {"engine"}
+    assert "hello world" in path_of(story.subtitles).read_text()
+
+
+def test_an_uploaded_mp3_with_its_script_needs_no_transcription_engine(
+        owner_api, run_jobs, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    script = "Rivers carve valleys.\n\nWind shapes the dunes."
+    voice = _mp3_narration(tmp_path, "Rivers carve valleys. Wind shapes the dunes.")
+    with run_jobs():
+        r = owner_api.post("/api/stories", {
+            "audio_source_type": "upload", "script": script, "burn_captions": "true",
+            **SCENERY, "mp3_file": SimpleUploadedFile("voice.mp3", voice)}, format="multipart")
+    assert r.status_code == 202, r.content
+    story = completed(story_of(r))
+    scenes = list(story.scenes.all())
+    assert [s.text for s in scenes] == ["Rivers carve valleys.", "Wind shapes the dunes."]
+    assert {s.words_source for s in scenes} == {"spread"}
+    narration = probe(path_of(story.narration)).duration
+    assert probe(path_of(story.video)).duration == pytest.approx(narration, abs=0.5)
+    # The scenes split the one track: they follow each other without a gap or an overlap.
+    assert scenes[0].speech_start == 0
+    assert scenes[1].speech_start == pytest.approx(
+        scenes[0].speech_start + scenes[0].speech_duration, abs=0.05)
+    assert "Wind shapes the dunes" in path_of(story.subtitles).read_text()
