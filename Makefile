@@ -6,7 +6,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core
+# Fonts beyond DejaVu draw text in other scripts: CJK (WenQuanYi), most others (Noto), symbols.
+SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-wqy-microhei fonts-noto-core \
+	fonts-symbola
 
 .PHONY: run test system-deps test-deps venv install install-dev migrate demo-user lint ci schema clean
 
@@ -16,6 +18,8 @@ system-deps:
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	[ -d /usr/share/fonts/truetype/noto ] || missing="$$missing fonts-noto-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \

@@ -63,6 +63,7 @@ from engines.ffmpeg import (
     run_ffmpeg,
     write_text_file,
 )
+from engines.fonts import font_for_text
 
 VIDEO_TASKS = frozenset({"t2v", "i2v", "flf", "s2v", "v2v", "specialised"})
 IMAGE_TASKS = frozenset({"t2i", "i2i"})
@@ -329,13 +330,15 @@ def _overlays(job: _Job) -> str:
                f":box=1:boxcolor=black@0.55:boxborderw={max(1, margin // 2)}"]
     prompt = spec.prompt.strip()
     if prompt:
+        font = font_for_text(prompt)  # the label is ours; the prompt may be in any script
         pil_font = ImageFont.truetype(str(font), prompt_size)
         line_height = prompt_size * 1.25
         max_lines = max(1, int(spec.height * 0.35 // line_height))
         lines = _wrap(prompt, pil_font, spec.width - 4 * margin, max_lines)
         textfile = write_text_file(job.scratch, "prompt.txt", "\n".join(lines))
         filters.append(
-            f"drawtext={common}:textfile={escape_filter_text(str(textfile))}"
+            f"drawtext=fontfile={escape_filter_text(str(font))}:expansion=none:fontcolor=white"
+            f":textfile={escape_filter_text(str(textfile))}"
             f":fontsize={prompt_size}:line_spacing={max(1, prompt_size // 4)}"
             f":x=(w-text_w)/2:y=h-text_h-{2 * margin}"
             f":box=1:boxcolor=black@0.45:boxborderw={margin}")

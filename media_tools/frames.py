@@ -26,6 +26,7 @@ from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 
 from engines.base import EngineError
 from engines.ffmpeg import DEFAULT_MAX_PIXELS, clean_text, font_path
+from engines.fonts import font_for_text
 
 SIZES = ((1080, 1920), (1920, 1080), (1080, 1080), (1080, 1350))
 MIN_SIDE, MAX_SIDE = 160, 4096
@@ -492,10 +493,12 @@ TEMPLATES: dict[str, Template] = {t.name: t for t in (
 # --- drawing ----------------------------------------------------------------------------------
 
 @lru_cache(maxsize=256)
-def _font(bold: bool, size: int) -> ImageFont.FreeTypeFont:
-    regular = font_path()
-    bold_file = regular.with_name("DejaVuSans-Bold.ttf")
-    return ImageFont.truetype(str(bold_file if bold and bold_file.is_file() else regular), size)
+def _font(bold: bool, size: int, file: Path) -> ImageFont.FreeTypeFont:
+    """`file` (from font_for_text) at `size`; DejaVu Sans has a bold face of its own."""
+    bold_file = file.with_name("DejaVuSans-Bold.ttf")
+    if bold and file == font_path() and bold_file.is_file():
+        file = bold_file
+    return ImageFont.truetype(str(file), size)
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int, limit: int) -> list[str]:
@@ -533,7 +536,7 @@ def _fit(text: str, slot: _Slot, top: int, bottom: int) -> tuple[ImageFont.FreeT
     width, height = slot.box[2:]
 
     def attempt(size: int) -> tuple[ImageFont.FreeTypeFont, list[str], int, int]:
-        font, line_h = _font(slot.bold, size), round(size * 1.28)
+        font, line_h = _font(slot.bold, size, font_for_text(text)), round(size * 1.28)
         room = max(1, height // line_h)
         return font, _wrap(text, font, width, room), line_h, room
 

@@ -305,3 +305,15 @@ def test_backgrounds_accept_a_colour_a_gradient_or_an_image_reference():
     url = "https://example.com/a.jpg"
     assert background_reference(clean("image_default", {"background": url})) == url
     assert background_reference(clean("image_default", {})) is None
+
+
+def test_titles_in_other_scripts_are_drawn_with_their_glyphs(tmp_path):
+    def render(title: str) -> bytes:
+        out = tmp_path / f"{len(list(tmp_path.iterdir()))}.png"
+        render_frame("image_card", width=540, height=960, params={}, title=title,
+                            text="", index=1, total=1, out=out)
+        with Image.open(out) as image:
+            return image.convert("L").tobytes()
+
+    # Empty boxes would look alike whatever the characters are.
+    assert render("蜜蜂的一天") != render("一天的蜜蜂")
