@@ -200,6 +200,11 @@ def test_regenerating_scene_two_keeps_scenes_one_and_three(owner_api, run_jobs):
     assert story.video_id != old_video
     assert "honey" in path_of(story.subtitles).read_text()
     assert Job.objects.get(pk=story.job_id).kind == "story_scene"
+    # The scene's shot follows: its sound is the new narration and it lasts the new scene
+    # (speech, pause and the crossfade into scene three).
+    scene.shot.refresh_from_db()
+    assert scene.shot.audio_id == scene.speech_id
+    assert scene.shot.duration == pytest.approx(scene.speech_duration + 0.35 + 0.5, abs=0.01)
 
 
 def test_a_scene_cannot_be_regenerated_while_the_story_is_running(owner_api, world):
