@@ -86,3 +86,12 @@ def audio_for_transcription(video: Path, out: Path, *, runner: Runner) -> float:
     runner.run([*_video_in(video), "-vn", "-ac", "1", "-ar", "16000", "-c:a", "libmp3lame",
                 "-b:a", "48k", str(out)], duration=info.duration, stage="audio")
     return info.duration
+
+
+def cut_audio(src: Path, out: Path, *, start: float, length: float, runner: Runner) -> float:
+    """A stretch of an audio track as its own MP3 (e.g. one scene of an uploaded narration);
+    its length."""
+    runner.run([*_audio_in(src, "-ss", f"{max(0.0, start):.3f}"), "-t", f"{length:.3f}",
+                "-vn", "-c:a", "libmp3lame", "-b:a", "128k", str(out)],
+               duration=length, stage="audio")
+    return ffmpeg.probe(out).duration or length

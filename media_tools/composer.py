@@ -31,6 +31,8 @@ from engines.ffmpeg import (
     run_ffmpeg,
 )
 
+# How long a transition overlaps the two clips it joins, unless a clip says otherwise.
+TRANSITION = 0.5
 # Our transition names -> ffmpeg xfade transitions. "cut" joins with concat instead.
 XFADE = {"fade": "fadeblack", "crossfade": "fade", "wipe": "wipeleft", "slide": "slideleft"}
 SAMPLE_RATE = 48000
@@ -48,7 +50,7 @@ class Clip:
     duration: float | None = None  # the source's length, needed when end is None
     has_audio: bool = True
     transition: str = "cut"  # to the next clip: cut, fade, crossfade, wipe, slide
-    transition_duration: float = 0.5
+    transition_duration: float = TRANSITION
     volume: float = 1.0
     kind: str = "video"  # video, or image: a still shown for `duration` seconds
     fit: str = "contain"  # contain (scale + pad) or cover (scale up + centre-crop)
@@ -103,6 +105,17 @@ class AudioTrack:
     volume: float = 1.0
     loop: bool = False  # music: repeat to cover the whole video
     fade_out: float = 2.0
+    length: float | None = None  # cut after this many seconds (None: runs to the video's end)
+
+
+# A soundtrack's fade at the end of the video, in seconds.
+MUSIC_FADE = 2.0
+
+
+def music_track(path: Path, *, volume: float) -> AudioTrack:
+    """A soundtrack under the whole video: looped or cut to its length, ducked under the
+    narration (Timeline.duck_music) and faded out at the end."""
+    return AudioTrack(path=path, role="music", loop=True, volume=volume, fade_out=MUSIC_FADE)
 
 
 @dataclass
@@ -132,6 +145,18 @@ def timeline_duration(timeline: Timeline) -> float:
     for a, b in zip(timeline.clips, timeline.clips[1:], strict=False):
         total -= _xfade_duration(a, b)
     return total
+
+
+def clip_starts(timeline: Timeline) -> list[float]:
+    """Where each clip begins on the output timeline: a transition starts the next clip
+    before the previous one ends."""
+    starts, elapsed = [], 0.0
+    for n, clip in enumerate(timeline.clips):
+        if n:
+            elapsed -= _xfade_duration(timeline.clips[n - 1], clip)
+        starts.append(elapsed)
+        elapsed += clip.length
+    return starts
 
 
 def _even(value: float) -> int:
@@ -358,9 +383,12 @@ def build_command(timeline: Timeline, output: Path, *, crf: int = 20,
         args += input_args(track.path, options=("-stream_loop", "-1") if loop else ())
         delay = int(track.start * 1000)
         label = f"t{index}"
+        span = max(0.0, total - track.start)
+        if track.length is not None:
+            span = min(span, max(0.0, track.length))
         chain = (f"[{index}:a]aresample={SAMPLE_RATE},"
                  f"aformat=sample_fmts=fltp:channel_layouts=stereo,"
-                 f"atrim=duration={max(0.0, total - track.start):.3f},asetpts=PTS-STARTPTS,"
+                 f"atrim=duration={span:.3f},asetpts=PTS-STARTPTS,"
                  f"adelay={delay}|{delay},volume={track.volume:.3f}")
         if track.role == "music" and track.fade_out > 0:
             fade = min(track.fade_out, total)

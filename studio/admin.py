@@ -5,7 +5,9 @@ from studio.models import Comment, Element, Project, Shot, Story, StoryScene
 
 class ShotInline(admin.TabularInline):
     model = Shot
-    fields = ["position", "prompt", "duration", "shot_type", "camera_move", "transition"]
+    fields = ["position", "prompt", "duration", "shot_type", "camera_move", "transition",
+              "asset", "audio", "audio_volume"]
+    raw_id_fields = ["asset", "audio"]
     extra = 0
 
 
@@ -14,6 +16,8 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "model", "updated_at"]
     search_fields = ["name", "owner__username", "owner__email"]
     list_select_related = ["owner"]
+    fields = ["owner", "name", "description", "model", "music", "music_volume"]
+    raw_id_fields = ["owner", "music"]
     inlines = [ShotInline]
 
 

@@ -1,4 +1,5 @@
-"""Project export: the shots' videos, in order, with their transitions -> one video."""
+"""Project export: the shots' videos, in order, with their transitions -> one video, with
+each shot's own sound from the shot's start and the project's music under everything."""
 
 from django.db import transaction
 
@@ -26,7 +27,7 @@ def project_export(*, project: Project, resolution: str, idempotency_key: str | 
     resolution, 400 when a shot has no video yet."""
     from jobs.services import job_submit
 
-    shots = list(project.shots.select_related("asset").order_by("position", "id"))
+    shots = list(project.shots.select_related("asset", "audio").order_by("position", "id"))
     if not shots:
         raise ApplicationError("The project has no shots to export.", code="invalid",
                                fields={"shots": ["Add shots first."]})
@@ -54,7 +55,11 @@ def project_export(*, project: Project, resolution: str, idempotency_key: str | 
         "clips": [{"asset": s.asset.name, "duration": s.asset.duration,
                    "has_audio": s.asset.has_audio, "transition": s.transition,
                    "shot_id": s.pk, "kind": s.asset.kind, "shot_duration": s.duration,
-                   "camera_move": s.camera_move} for s in shots],
+                   "camera_move": s.camera_move,
+                   "audio": s.audio.name if s.audio_id else None,
+                   "audio_volume": s.audio_volume} for s in shots],
+        "music": project.music.name if project.music_id else None,
+        "music_volume": project.music_volume,
     }
     cost = per_clip_cost(operation="project_export", clips=len(shots))
     with transaction.atomic():
@@ -65,29 +70,74 @@ def project_export(*, project: Project, resolution: str, idempotency_key: str | 
     return job
 
 
+def _owned(job, name: str) -> Asset:
+    return Asset.objects.get(owner=job.owner, name=name)
+
+
+def _shot_clip(job, ctx, item: dict):
+    """The shot's clip, and its own sound (path and volume) or None."""
+    from media_tools.composer import Clip
+    from media_tools.outputs import materialise
+
+    asset = _owned(job, item["asset"])
+    path = materialise(asset, ctx.workdir, f"clip-{item['shot_id']}")
+    shot_length = item.get("shot_duration")
+    sound = None
+    if item.get("audio"):
+        # A shot whose sound was deleted since the export was queued plays without it.
+        audio = Asset.objects.filter(owner=job.owner, name=item["audio"]).first()
+        if audio is not None:
+            sound = (materialise(audio, ctx.workdir, f"sound-{item['shot_id']}"),
+                     item.get("audio_volume", 1.0))
+    if asset.kind == Asset.Kind.IMAGE:
+        # A still (a story's picture) is held for the shot's length with its camera move.
+        return Clip(path=path, kind="image", duration=shot_length or 4.0,
+                    motion=CAMERA_MOTION.get(item.get("camera_move"), "none"),
+                    transition=item["transition"]), sound
+    length = asset.duration or item["duration"]
+    if sound is not None and shot_length and shot_length > length:
+        # A shot with its own sound lasts the shot, so the words are not cut: a shorter
+        # video is looped.
+        return Clip(path=path, duration=length, has_audio=asset.has_audio, end=shot_length,
+                    loop=True, transition=item["transition"]), sound
+    return Clip(path=path, duration=length, has_audio=asset.has_audio,
+                end=min(length, shot_length) if shot_length else None,
+                transition=item["transition"]), sound
+
+
+def _add_sound(job, ctx, timeline, sounds: list) -> None:
+    """Each shot's sound from its clip's start on the timeline (transitions considered) to
+    its clip's end; the project's music under the whole video, as a story's is."""
+    from media_tools.composer import AudioTrack, clip_starts, music_track
+    from media_tools.outputs import materialise
+
+    starts = clip_starts(timeline)
+    for clip, start, sound in zip(timeline.clips, starts, sounds, strict=True):
+        if sound is not None and clip.length > 0:
+            path, volume = sound
+            timeline.audio.append(AudioTrack(path=path, role="narration", start=start,
+                                             length=clip.length, volume=volume))
+    name = job.params.get("music")
+    music = Asset.objects.filter(owner=job.owner, name=name).first() if name else None
+    if music is not None:
+        timeline.audio.append(music_track(materialise(music, ctx.workdir, "music"),
+                                          volume=job.params.get("music_volume", 0.3)))
+
+
 def run_export(job, ctx) -> dict:
     """Job handler (media queue): compose the shots and store the result."""
-    from media_tools.composer import Clip, Timeline, compose
-    from media_tools.outputs import materialise, store_video
+    from media_tools.composer import Timeline, compose
+    from media_tools.outputs import store_video
 
     params = job.params
-    clips = []
+    clips, sounds = [], []
     for item in params["clips"]:
-        asset = Asset.objects.get(owner=job.owner, name=item["asset"])
-        path = materialise(asset, ctx.workdir, f"clip-{item['shot_id']}")
-        shot_length = item.get("shot_duration")
-        if asset.kind == Asset.Kind.IMAGE:
-            # A still (a story's picture) is held for the shot's length with its camera move.
-            clips.append(Clip(path=path, kind="image", duration=shot_length or 4.0,
-                              motion=CAMERA_MOTION.get(item.get("camera_move"), "none"),
-                              transition=item["transition"]))
-            continue
-        length = asset.duration or item["duration"]
-        clips.append(Clip(path=path, duration=length, has_audio=asset.has_audio,
-                          end=min(length, shot_length) if shot_length else None,
-                          transition=item["transition"]))
+        clip, sound = _shot_clip(job, ctx, item)
+        clips.append(clip)
+        sounds.append(sound)
     timeline = Timeline(width=params["width"], height=params["height"], fps=params["fps"],
                         clips=clips)
+    _add_sound(job, ctx, timeline, sounds)
     watermark = credit_account_get(user=job.owner).tier.watermark
     if watermark:  # the Free plan's mark, drawn in the same encode
         from media_tools.watermark import watermark_timeline

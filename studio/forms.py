@@ -10,6 +10,10 @@ class ProjectForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 2}))
     model = forms.ChoiceField(choices=[(m.id, f"{m.name} ({m.id})") for m in VIDEO_MODELS],
                               initial="wan-t2v")
+    music = forms.CharField(max_length=64, required=False,
+                            help_text="One of your audio files (filename), under the whole "
+                                      "export; empty for none.")
+    music_volume = forms.FloatField(min_value=0, max_value=1, required=False, initial=0.3)
 
 
 class ShotForm(forms.Form):
@@ -19,6 +23,10 @@ class ShotForm(forms.Form):
     shot_type = forms.ChoiceField(choices=Shot.ShotType.choices, initial="medium")
     camera_move = forms.ChoiceField(choices=Shot.CameraMove.choices, initial="static")
     transition = forms.ChoiceField(choices=Shot.Transition.choices, initial="cut")
+    audio = forms.CharField(max_length=64, required=False,
+                            help_text="One of your audio files (filename): the shot's narration "
+                                      "line, from its start.")
+    audio_volume = forms.FloatField(min_value=0, max_value=2, required=False, initial=1)
 
 
 class ElementForm(forms.Form):

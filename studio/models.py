@@ -13,10 +13,21 @@ class Project(TimeStampedModel):
     description = models.TextField(max_length=5000, blank=True)
     model = models.CharField(max_length=60, default="wan-t2v",
                              help_text="The video model new shots are generated with.")
+    music = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+",
+                              help_text="A soundtrack under the whole export (an audio file), "
+                                        "looped or cut to its length, ducked under the shots' "
+                                        "sound and faded out at the end.")
+    music_volume = models.FloatField(default=0.3)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
         indexes = [models.Index(fields=["owner", "-updated_at"], name="studio_project_recent")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(music_volume__gte=0) &
+                                   models.Q(music_volume__lte=1),
+                                   name="studio_project_music_volume_range"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -66,6 +77,11 @@ class Shot(TimeStampedModel):
                                    related_name="+")
     asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", help_text="The video linked to the shot.")
+    audio = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+",
+                              help_text="The shot's own sound (e.g. its narration line): starts "
+                                        "with the shot in exports, cut at its end.")
+    audio_volume = models.FloatField(default=1.0)
 
     class Meta:
         ordering = ["position", "id"]
@@ -73,6 +89,9 @@ class Shot(TimeStampedModel):
             models.CheckConstraint(condition=models.Q(duration__gt=0) &
                                    models.Q(duration__lte=120),
                                    name="studio_shot_duration_range"),
+            models.CheckConstraint(condition=models.Q(audio_volume__gte=0) &
+                                   models.Q(audio_volume__lte=2),
+                                   name="studio_shot_audio_volume_range"),
         ]
 
     def __str__(self) -> str:

@@ -13,9 +13,9 @@ def project_get_for_user(*, user, project_id, detail: bool = False) -> Project:
     """The user's project; someone else's is a 404."""
     qs = Project.objects.filter(owner=user, pk=project_id)
     if detail:
-        qs = qs.prefetch_related(
+        qs = qs.select_related("music").prefetch_related(
             Prefetch("shots", queryset=Shot.objects.select_related(
-                "asset__thumbnail", "generation__job").order_by("position", "id")),
+                "asset__thumbnail", "audio", "generation__job").order_by("position", "id")),
             "elements")
     project = qs.first()
     if project is None:

@@ -15,6 +15,12 @@ class ProjectWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     model = serializers.ChoiceField(choices=VIDEO_IDS, required=False)
+    music = serializers.CharField(
+        max_length=64, required=False, allow_blank=True,
+        help_text="An audio file you own (filename) played under the whole export, ducked "
+                  "under the shots' sound; empty removes it.")
+    music_volume = serializers.FloatField(required=False, min_value=0, max_value=1,
+                                          help_text="0 to 1, default 0.3.")
 
 
 class ProjectUpdateSerializer(ProjectWriteSerializer):
@@ -30,6 +36,12 @@ class ShotWriteSerializer(serializers.Serializer):
     transition = serializers.ChoiceField(choices=Shot.Transition.choices, required=False)
     filename = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                      help_text="Link a video you own; empty unlinks.")
+    audio = serializers.CharField(
+        max_length=64, required=False, allow_blank=True,
+        help_text="An audio file you own (e.g. the shot's narration line), placed at the "
+                  "shot's start in exports and cut at its end; empty unlinks.")
+    audio_volume = serializers.FloatField(required=False, min_value=0, max_value=2,
+                                          help_text="0 to 2, default 1.")
 
 
 class ReorderSerializer(serializers.Serializer):
@@ -38,6 +50,8 @@ class ReorderSerializer(serializers.Serializer):
 
 class ShotSerializer(serializers.ModelSerializer):
     filename = serializers.CharField(source="asset.name", default=None)
+    audio = serializers.CharField(source="audio.name", default=None)
+    audio_url = serializers.SerializerMethodField()
     video_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     generation_id = serializers.IntegerField(source="generation.pk", default=None)
@@ -47,8 +61,12 @@ class ShotSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shot
         fields = ["id", "position", "prompt", "notes", "duration", "shot_type", "camera_move",
-                  "transition", "filename", "video_url", "thumbnail_url", "generation_id",
-                  "job_id", "generation_status", "created_at", "updated_at"]
+                  "transition", "filename", "video_url", "thumbnail_url", "audio",
+                  "audio_volume", "audio_url", "generation_id", "job_id", "generation_status",
+                  "created_at", "updated_at"]
+
+    def get_audio_url(self, obj) -> str | None:
+        return asset_url(obj.audio, base_url=_base(self.context)) if obj.audio_id else None
 
     def get_video_url(self, obj) -> str | None:
         return asset_url(obj.asset, base_url=_base(self.context)) if obj.asset_id else None
@@ -113,11 +131,16 @@ class ProjectDetailSerializer(serializers.ModelSerializer):
     shots = ShotSerializer(many=True)
     elements = ElementSerializer(many=True)
     generations = serializers.SerializerMethodField()
+    music = serializers.CharField(source="music.name", default=None)
+    music_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "model", "shots", "elements", "generations",
-                  "created_at", "updated_at"]
+        fields = ["id", "name", "description", "model", "music", "music_volume", "music_url",
+                  "shots", "elements", "generations", "created_at", "updated_at"]
+
+    def get_music_url(self, obj) -> str | None:
+        return asset_url(obj.music, base_url=_base(self.context)) if obj.music_id else None
 
     def get_generations(self, obj) -> list[dict]:
         return [{"generation_id": s.generation_id, "shot_id": s.pk,

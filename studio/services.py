@@ -5,15 +5,17 @@ import re
 from django.db import transaction
 from django.db.models import Max
 
+from assets.models import Asset
 from assets.selectors import asset_get_for_user
-from core.errors import ApplicationError, EngineUnavailable
+from core.errors import ApplicationError, EngineUnavailable, NotFound
 from engines.base import EngineError, EngineUnavailableError
 from generation.catalogue import MODELS
 from generation.services import generation_submit
 from studio.models import Comment, Element, Project, Shot
 
-PROJECT_FIELDS = {"name", "description", "model"}
-SHOT_FIELDS = {"prompt", "notes", "duration", "shot_type", "camera_move", "transition"}
+PROJECT_FIELDS = {"name", "description", "model", "music_volume"}
+SHOT_FIELDS = {"prompt", "notes", "duration", "shot_type", "camera_move", "transition",
+               "audio_volume"}
 
 
 def _check_model(model: str) -> None:
@@ -23,9 +25,32 @@ def _check_model(model: str) -> None:
                                fields={"model": ["Choose a video model from GET /api/models."]})
 
 
-def project_create(*, owner, name: str, description: str = "", model: str = "wan-t2v") -> Project:
+def audio_asset_for(*, owner, name: str | None, field: str) -> Asset | bool | None:
+    """The owner's audio file with this name for `field`: False when the field was not given
+    (no change), None for "" (unlink). Someone else's file or an unknown name is a 404, like
+    every lookup; one of your files that is not audio is a 400."""
+    if name is None:
+        return False
+    if name == "":
+        return None
+    asset = Asset.objects.filter(owner=owner, name=str(name)[:64]).first()
+    if asset is None:
+        raise NotFound("File not found.")
+    if asset.kind != Asset.Kind.AUDIO:
+        raise ApplicationError(f"{field}: {asset.name} is {asset.kind}, not audio.",
+                               code="invalid", fields={field: ["Choose an audio file."]})
+    return asset
+
+
+def project_create(*, owner, name: str, description: str = "", model: str = "wan-t2v",
+                   music: str | None = None, music_volume: float | None = None) -> Project:
     _check_model(model)
     project = Project(owner=owner, name=name, description=description, model=model)
+    track = audio_asset_for(owner=owner, name=music, field="music")
+    if track is not False:
+        project.music = track
+    if music_volume is not None:
+        project.music_volume = music_volume
     project.full_clean()
     project.save()
     return project
@@ -34,9 +59,13 @@ def project_create(*, owner, name: str, description: str = "", model: str = "wan
 def project_update(*, project: Project, data: dict) -> Project:
     if "model" in data:
         _check_model(data["model"])
-    changed = [name for name in PROJECT_FIELDS if name in data]
+    changed = [name for name in PROJECT_FIELDS if data.get(name) is not None]
     for name in changed:
         setattr(project, name, data[name])
+    track = audio_asset_for(owner=project.owner, name=data.get("music"), field="music")
+    if track is not False:
+        project.music = track
+        changed.append("music")
     project.full_clean()
     project.save(update_fields=[*changed, "updated_at"])
     return project
@@ -50,11 +79,13 @@ def project_delete(*, project: Project) -> None:
 def project_duplicate(*, project: Project) -> Project:
     """A deep copy: the project, its shots (with their linked videos) and its elements."""
     copy = Project.objects.create(owner=project.owner, name=f"{project.name} (copy)"[:200],
-                                  description=project.description, model=project.model)
+                                  description=project.description, model=project.model,
+                                  music_id=project.music_id, music_volume=project.music_volume)
     Shot.objects.bulk_create([
         Shot(project=copy, position=s.position, prompt=s.prompt, notes=s.notes,
              duration=s.duration, shot_type=s.shot_type, camera_move=s.camera_move,
-             transition=s.transition, generation_id=s.generation_id, asset_id=s.asset_id)
+             transition=s.transition, generation_id=s.generation_id, asset_id=s.asset_id,
+             audio_id=s.audio_id, audio_volume=s.audio_volume)
         for s in project.shots.order_by("position", "id")])
     Element.objects.bulk_create([
         Element(project=copy, kind=e.kind, name=e.name, description=e.description,
@@ -71,14 +102,21 @@ def _link_video(shot: Shot, filename: str | None) -> None:
     shot.asset = asset_get_for_user(user=shot.project.owner, name=filename, kinds=("video",))
 
 
+def _link_audio(shot: Shot, name: str | None) -> None:
+    track = audio_asset_for(owner=shot.project.owner, name=name, field="audio")
+    if track is not False:
+        shot.audio = track
+
+
 def shot_create(*, project: Project, data: dict) -> Shot:
     with transaction.atomic():
         # Lock the project row so two concurrent appends get distinct positions.
         Project.objects.select_for_update().filter(pk=project.pk).first()
         last = project.shots.aggregate(m=Max("position"))["m"]
         shot = Shot(project=project, position=0 if last is None else last + 1,
-                    **{k: v for k, v in data.items() if k in SHOT_FIELDS})
+                    **{k: v for k, v in data.items() if k in SHOT_FIELDS and v is not None})
         _link_video(shot, data.get("filename"))
+        _link_audio(shot, data.get("audio"))
         shot.full_clean()
         shot.save()
     return shot
@@ -86,8 +124,10 @@ def shot_create(*, project: Project, data: dict) -> Shot:
 
 def shot_update(*, shot: Shot, data: dict) -> Shot:
     for name in SHOT_FIELDS & set(data):
-        setattr(shot, name, data[name])
+        if data[name] is not None:
+            setattr(shot, name, data[name])
     _link_video(shot, data.get("filename"))
+    _link_audio(shot, data.get("audio"))
     shot.full_clean()
     shot.save()
     return shot

@@ -41,7 +41,9 @@ def project_view(request, project_id: int):
         "comments": project.comments.select_related("author", "shot"),
         "shot_form": ShotForm(), "element_form": ElementForm(), "comment_form": CommentForm(),
         "export_form": ExportForm(), "project_form": ProjectForm(initial={
-            "name": project.name, "description": project.description, "model": project.model}),
+            "name": project.name, "description": project.description, "model": project.model,
+            "music": project.music.name if project.music_id else "",
+            "music_volume": project.music_volume}),
         "exports": exports,
     })
 

@@ -4,7 +4,7 @@ the recomposition. Both run the same steps; stored results are skipped."""
 from django.db import transaction
 
 from studio.models import Story, StoryScene
-from studio.stories.pipeline import STEPS, Run
+from studio.stories.pipeline import STEPS, Run, clip_savings
 
 
 def _apply_changes(story: Story, params: dict) -> None:
@@ -55,7 +55,9 @@ def run_story(job, ctx) -> dict:
         step.run(run)
     story.refresh_from_db()
     video = story.video
-    return {
+    saved = clip_savings(run) if run.scenes else 0
+    charge = {"credits_used": job.cost - saved} if 0 < saved <= job.cost else {}
+    return {**charge,
         "outputs": [a for a in (video.name if video else None,
                                 story.subtitles.name if story.subtitles_id else None) if a],
         "story_id": story.pk, "project_id": story.project_id, "title": story.title,

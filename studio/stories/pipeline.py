@@ -17,6 +17,7 @@ from assets.models import Asset
 from engines import espeak, ffmpeg
 from engines.base import EngineError, EngineUnavailableError, RenderRequest
 from engines.registry import get_engine, get_llm
+from media_tools.composer import TRANSITION
 from media_tools.outputs import materialise, store_output, store_video
 from studio.models import Story, StoryScene
 from studio.stories import options as o
@@ -27,7 +28,8 @@ INTERMEDIATE = Asset.Origin.INTERMEDIATE
 MOTIONS = ("zoom_in", "pan_right", "zoom_out", "pan_left")
 SHOT_MOVES = {"zoom_in": "dolly_in", "zoom_out": "dolly_out", "pan_left": "pan_left",
               "pan_right": "pan_right"}
-TRANSITION_SECONDS = 0.4
+# As long as a studio transition, so that the story's project exports with the same timing.
+TRANSITION_SECONDS = TRANSITION
 
 
 @dataclass
@@ -249,6 +251,37 @@ def _visual_for(run: Run, scene: StoryScene, used: set[str]) -> tuple[Asset, str
     return _stock(run, scene, used)
 
 
+def _scene_frames(run: Run, scene: StoryScene) -> int:
+    """A generated clip as long as its scene at the model's frame rate, on the model's frame
+    rule, within the frames quoted at submission (a longer scene loops the clip)."""
+    from generation.catalogue import MODELS
+    from studio.stories.services import clip_frames
+
+    params = run.opts["visual"]["params"]
+    last = scene.index == max(s.index for s in run.scenes)
+    return clip_frames(seconds=_scene_length(run, scene, last=last), fps=params["fps"],
+                       rule=MODELS[run.opts["visual"]["model"]].frame_rule,
+                       cap=params["frames"])
+
+
+def clip_savings(run: Run) -> int:
+    """Credits quoted for the clips this job generated but not used by them: each clip was
+    quoted at the longest length and asked for at its scene's (the same pure function of the
+    stored scene, so a re-run job finds the same figure)."""
+    from generation.catalogue import MODELS, model_cost
+
+    visual = run.opts.get("visual")
+    if run.opts["video_source"] != "ai_video" or not visual:
+        return 0
+    spec, saved = MODELS[visual["model"]], 0
+    for scene in run.scenes:
+        if scene.visual_id and scene.visual.source_job_id == run.job.public_id:
+            cost = model_cost(spec, frames=_scene_frames(run, scene),
+                              steps=visual["params"]["steps"])
+            saved += max(0, visual["cost_per_scene"] - cost)
+    return saved
+
+
 def _generate_visual(run: Run, scene: StoryScene) -> tuple[Asset, str]:
     visual = run.opts["visual"]
     style = run.opts.get("ai_scenery_prompt", "")
@@ -256,6 +289,8 @@ def _generate_visual(run: Run, scene: StoryScene) -> tuple[Asset, str]:
     params = {**visual["params"], "prompt": prompt,
               "seed": (visual["params"].get("seed", 0) + scene.index * 7919
                        + scene.revision) % 2**32}
+    if run.opts["video_source"] == "ai_video":
+        params["frames"] = _scene_frames(run, scene)
     outdir = run.workdir / f"visual-{scene.index}-r{scene.revision}"
     outdir.mkdir()
     engine = get_engine(visual["engine"])
@@ -426,7 +461,7 @@ def _procedural_music(run: Run) -> Path:
 
 def build_timeline(run: Run):
     """The story as one composer timeline."""
-    from media_tools.composer import AudioTrack, Clip, Timeline
+    from media_tools.composer import AudioTrack, Clip, Timeline, music_track
 
     opts = run.opts
     width, height = opts["width"], opts["height"]
@@ -455,8 +490,7 @@ def build_timeline(run: Run):
         audio.append(AudioTrack(path=run.local(run.story.narration, "narration"),
                                 role="narration"))
     if run.music is not None:
-        audio.append(AudioTrack(path=run.music, role="music", loop=True,
-                                volume=opts.get("bgm_volume", 0.3), fade_out=2.0))
+        audio.append(music_track(run.music, volume=opts.get("bgm_volume", 0.3)))
     for n, (start, _length) in enumerate(run.timings):
         if n and "transition" in run.effects:
             audio.append(AudioTrack(path=run.effects["transition"], role="sfx",
@@ -508,10 +542,51 @@ def step_compose(run: Run) -> None:
     video = store_video(run.job, out, run.workdir)
     story.video, story.subtitles, story.duration = video, run.srt, total
     story.save(update_fields=["video", "subtitles", "duration", "updated_at"])
-    for scene, (_start, length) in zip(run.scenes, run.timings, strict=True):
-        if scene.shot_id and abs(scene.shot.duration - length) > 0.01:
-            scene.shot.duration = min(120.0, length)
-            scene.shot.save(update_fields=["duration", "updated_at"])
+
+
+def step_project(run: Run) -> None:
+    """The story's studio project gets what the story is made of, so that its export sounds
+    like the story: each scene's shot carries the scene's narration and lasts the scene, with
+    the story's transition, and the project carries the story's music at its volume. An
+    uploaded narration is cut into one line per scene (once). Captions stay in the story."""
+    story, opts = run.story, run.opts
+    last = len(run.scenes) - 1
+    for n, (scene, (_start, length)) in enumerate(zip(run.scenes, run.timings, strict=True)):
+        shot = scene.shot
+        if shot is None:
+            continue
+        audio = scene.speech if not story.narration_id else (
+            shot.audio if shot.audio_id else _narration_line(run, scene))
+        transition = opts.get("transition", "cut") if n < last else "cut"
+        wanted = {"duration": min(120.0, max(0.5, length)), "audio": audio,
+                  "transition": transition}
+        changed = [name for name, value in wanted.items() if getattr(shot, name) != value]
+        if abs(shot.duration - wanted["duration"]) <= 0.01 and "duration" in changed:
+            changed.remove("duration")
+        for name in changed:
+            setattr(shot, name, wanted[name])
+        if changed:
+            shot.save(update_fields=[*changed, "updated_at"])
+    music = (Asset.objects.filter(owner=story.owner, name=opts["music"]).first()
+             if opts.get("add_music") and opts.get("music") else None)
+    project = story.project
+    if music is not None and (project.music_id != music.pk
+                              or project.music_volume != opts.get("bgm_volume", 0.3)):
+        project.music, project.music_volume = music, opts.get("bgm_volume", 0.3)
+        project.save(update_fields=["music", "music_volume", "updated_at"])
+
+
+def _narration_line(run: Run, scene: StoryScene) -> Asset | None:
+    from media_tools.audio import cut_audio
+    from media_tools.operations import Runner
+
+    if not scene.speech_duration:
+        return None
+    source = run.local(run.story.narration, "narration")
+    out = run.workdir / f"line-{scene.index}.mp3"
+    cut_audio(source, out, start=scene.speech_start, length=scene.speech_duration,
+              runner=Runner(is_canceled=run.ctx.is_canceled))
+    return run.keep(out, Asset.Kind.AUDIO)
 
 
 def step_metadata(run: Run) -> None:
@@ -546,5 +621,6 @@ STEPS = (
     Step("captions", 0.62, step_captions),
     Step("music", 0.64, step_music),
     Step("compose", 0.65, step_compose),
+    Step("project", 0.96, step_project),
     Step("metadata", 0.97, step_metadata),
 )

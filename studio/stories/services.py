@@ -95,8 +95,13 @@ def _visual_model(*, data: dict, video_format: str, tier: Tier) -> dict:
     if not image:
         area = min(area, tier.max_resolution ** 2 * 16 // 9)
     width, height = o.model_size(video_format, area=area, multiple=spec.size_multiple)
-    params = resolve_params(spec=spec, data={"prompt": "scene", "width": width,
-                                             "height": height}, tier=tier)
+    data = {"prompt": "scene", "width": width, "height": height}
+    if not image:
+        # Each scene's clip is asked for at the length of its scene, known once its narration
+        # is made; the quote is for the longest clip the model and the plan allow, and the
+        # job charges the frames each scene actually asked for.
+        data["frames"] = clip_frames_cap(spec=spec, tier=tier)
+    params = resolve_params(spec=spec, data=data, tier=tier)
     params["task"] = spec.task
     override = model_overrides().get(spec.id, {})
     for key in ("workflow", "servers"):  # an operator's choice, honoured by the engine
@@ -105,6 +110,23 @@ def _visual_model(*, data: dict, video_format: str, tier: Tier) -> dict:
     cost = (IMAGE_MODEL_COSTS.get(spec.id, 1) if image
             else model_cost(spec, frames=params["frames"], steps=params["steps"]))
     return {"model": spec.id, "engine": engine, "params": params, "cost_per_scene": cost}
+
+
+def clip_frames_cap(*, spec, tier: Tier) -> int:
+    """The longest clip a model makes on a plan: the most frames on the model's k*rule + 1
+    rule within the model's and the plan's limits."""
+    rule = spec.frame_rule
+    return (min(spec.max_model_frames, tier.max_frames) - 1) // rule * rule + 1
+
+
+def clip_frames(*, seconds: float, fps: float, rule: int, cap: int) -> int:
+    """The fewest frames on the k*rule + 1 rule that cover `seconds` at `fps`, at most
+    `cap` (a longer scene loops its clip)."""
+    import math
+
+    needed = math.ceil(seconds * fps - 1e-6)
+    frames = math.ceil(max(0, needed - 1) / rule) * rule + 1
+    return min(frames, cap)
 
 
 def _check_library(kind: str, label: str) -> None:

@@ -67,3 +67,32 @@ def test_someone_elses_project_pages_are_404(client, world):
 def test_unknown_actions_are_404(logged_in, world):
     project = Project.objects.create(owner=world.owner, name="mine")
     assert logged_in.post(f"/studio/{project.pk}/explode/").status_code == 404
+
+
+def test_the_editor_links_a_shot_sound_and_the_project_music(logged_in, world, tmp_path):
+    from tests.engines.media import make_audio
+    from tests.media_tools.conftest import stored
+
+    line = stored(world.owner, make_audio(tmp_path / "line.wav", seconds=1.0), "audio")
+    theirs = stored(world.other, make_audio(tmp_path / "theirs.wav", seconds=1.0), "audio")
+    project = Project.objects.create(owner=world.owner, name="Voiced")
+    shot = Shot.objects.create(project=project, position=0, prompt="Harbour")
+    base = f"/studio/{project.pk}"
+    fields = {"prompt": "Harbour", "duration": 3, "shot_type": "wide", "camera_move": "static",
+              "transition": "cut"}
+    logged_in.post(f"{base}/shots/{shot.pk}/update/", {**fields, "audio": line.name,
+                                                       "audio_volume": 1.5})
+    logged_in.post(f"{base}/update/", {"name": "Voiced", "model": "wan-t2v",
+                                       "music": line.name, "music_volume": 0.2})
+    shot.refresh_from_db()
+    project.refresh_from_db()
+    assert (shot.audio_id, shot.audio_volume) == (line.pk, 1.5)
+    assert (project.music_id, project.music_volume) == (line.pk, 0.2)
+    page = logged_in.get(f"{base}/").content.decode()
+    assert f'value="{line.name}"' in page and f"/api/audio/{line.name}" in page
+    # Someone else's file is refused and nothing changes.
+    r = logged_in.post(f"{base}/shots/{shot.pk}/update/", {**fields, "audio": theirs.name},
+                       follow=True)
+    assert "not found" in r.content.decode().lower()
+    shot.refresh_from_db()
+    assert shot.audio_id == line.pk

@@ -200,6 +200,11 @@ def test_regenerating_scene_two_keeps_scenes_one_and_three(owner_api, run_jobs):
     assert story.video_id != old_video
     assert "honey" in path_of(story.subtitles).read_text()
     assert Job.objects.get(pk=story.job_id).kind == "story_scene"
+    # The scene's shot follows: its sound is the new narration and it lasts the new scene
+    # (speech, pause and the crossfade into scene three).
+    scene.shot.refresh_from_db()
+    assert scene.shot.audio_id == scene.speech_id
+    assert scene.shot.duration == pytest.approx(scene.speech_duration + 0.35 + 0.5, abs=0.01)
 
 
 def test_a_scene_cannot_be_regenerated_while_the_story_is_running(owner_api, world):
@@ -276,17 +281,53 @@ def test_a_story_being_made_cannot_be_deleted(owner_api):
     assert_error(owner_api.delete(f"/api/stories/{r.json()['story_id']}"), 409)
 
 
-def test_ai_video_scenes_are_generated_clips_looped_to_each_scene(owner_api, run_jobs):
+def counted_frames(path: Path) -> int:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                          "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0",
+                          str(path)], capture_output=True, text=True, check=True).stdout
+    return int(out.strip())
+
+
+def wan_cost(frames: int) -> int:
+    """The seed's formula with wan-t2v's published rule (GET /api/pricing), 4 steps."""
+    from billing.pricing import cost_rules
+
+    rule = cost_rules()["video_models"]["wan-t2v"]
+    return math.ceil(rule["base"] + frames * rule["per_frame"] + 4 * rule["per_step"])
+
+
+def test_an_ai_video_scene_asks_for_a_clip_as_long_as_the_scene(owner_api, run_jobs):
     story = make_story(owner_api, run_jobs, video_source="ai_video", video_model="wan-t2v",
                        prompt="A river runs through the valley and into the sea.")
     scene = story.scenes.get()
     assert scene.visual.kind == "video" and scene.visual_source.startswith("preview:wan-t2v")
-    assert scene.visual.duration < scene.speech_duration  # a short clip, looped
+    frames = counted_frames(path_of(scene.visual))
+    scene_length = scene.speech_duration + 0.35  # the only scene: its speech and the pause
+    # The fewest 4n+1 frames at 24 fps that cover the scene: no loop needed.
+    assert (frames - 1) % 4 == 0
+    assert frames / 24 >= scene_length > (frames - 4) / 24
     info = probe(path_of(story.video))
     assert (info.width, info.height) == (480, 854)
-    assert info.duration == pytest.approx(scene.speech_duration + 0.35, abs=0.5)
+    assert info.duration == pytest.approx(scene_length, abs=0.1)
     job = Job.objects.get(pk=story.job_id)
-    assert job.cost == 3 + 21 + 1  # compose, one wan-t2v clip (41 frames, 4 steps), speech
+    # Quoted for the longest clip the Starter plan allows (121 frames), charged for the
+    # frames asked for: compose 3, the clip, the speech.
+    assert job.cost - wan_cost(121) == 3 + 1
+    assert job.credits_charged == 3 + wan_cost(frames) + 1 < job.cost
+
+
+def test_an_ai_video_scene_longer_than_the_longest_clip_loops_it(owner_api, run_jobs):
+    line = ("The river runs slowly through the quiet green valley, past the old mill and the "
+            "sleeping village, and on towards the wide grey sea beyond the hills.")
+    story = make_story(owner_api, run_jobs, video_source="ai_video", video_model="wan-t2v",
+                       prompt=line, n_scenes=1)
+    scene = story.scenes.get()
+    scene_length = scene.speech_duration + 0.35
+    assert scene_length > 121 / 24
+    assert counted_frames(path_of(scene.visual)) == 121  # the plan's longest 4n+1 clip
+    assert probe(path_of(story.video)).duration == pytest.approx(scene_length, abs=0.1)
+    job = Job.objects.get(pk=story.job_id)
+    assert job.credits_charged == job.cost  # the quote was exact
 
 
 def test_a_frame_template_frames_each_scene_and_the_captions_use_its_free_band(
