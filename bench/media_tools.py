@@ -58,6 +58,9 @@ def job_seconds(user, submit, data: dict) -> float:
     job.refresh_from_db()
     if outcome != "completed":
         raise SystemExit(f"{job.kind} {outcome}: {job.error_code} {job.error_message}")
+    if job.result.get("watermark"):
+        # The hand-written commands draw no mark: a marked job would not be the same work.
+        raise SystemExit(f"{job.kind} was watermarked: the bench user must be on a paid plan")
     return elapsed
 
 

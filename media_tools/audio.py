@@ -8,7 +8,14 @@ from pathlib import Path
 
 from engines import ffmpeg
 from engines.base import EngineError
-from media_tools.operations import AUDIO_CODEC, MP4, Runner, probe_input
+from media_tools.operations import (
+    AUDIO_CODEC,
+    MP4,
+    VIDEO_CODEC,
+    Runner,
+    output_picture,
+    probe_input,
+)
 
 SAMPLE_RATE = 48000
 _FORMAT = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
@@ -23,10 +30,23 @@ def _video_in(path: Path) -> list[str]:
     return ffmpeg.input_args(path, formats=ffmpeg.VIDEO_DEMUXERS)
 
 
+def _picture(info: ffmpeg.MediaInfo, out: Path, *, mark: bool,
+             index: int) -> tuple[list[str], str, list[str]]:
+    """The picture of a video whose sound is being changed: copied as it is, or re-encoded
+    with the mark (a copied stream cannot carry it). Returns the extra input, the graph to
+    append (empty when copied) and the video's map and codec arguments."""
+    if not mark:
+        return [], "", ["-map", "0:v:0", "-c:v", "copy"]
+    extra, graph = output_picture("", mark=True, out=out, width=info.width,
+                                  height=info.height, index=index)
+    return extra, f";{graph}", ["-map", "[v]", *VIDEO_CODEC]
+
+
 def add_audio(video: Path, audio: Path, out: Path, *, mode: str = "mix", volume: float = 1.0,
-              runner: Runner) -> dict:
+              runner: Runner, mark: bool = False) -> dict:
     """Put a track under a video: `mix` keeps the video's sound, `replace` drops it. The track
-    is looped when shorter than the video and cut when longer; the picture is copied."""
+    is looped when shorter than the video and cut when longer; the picture is copied (with
+    `mark`, re-encoded with the watermark)."""
     if mode not in ("mix", "replace"):
         raise EngineError("mode must be mix or replace.", code="invalid_params")
     info = probe_input(video)
@@ -38,8 +58,9 @@ def add_audio(video: Path, audio: Path, out: Path, *, mode: str = "mix", volume:
                  f"[o][t]amix=inputs=2:duration=first:normalize=0[a]")
     else:
         graph = f"{track},apad=whole_dur={length:.3f}[a]"
-    runner.run([*_video_in(video), *_audio_in(audio, "-stream_loop", "-1"),
-                "-filter_complex", graph, "-map", "0:v:0", "-map", "[a]", "-c:v", "copy",
+    extra, picture, video_args = _picture(info, out, mark=mark, index=2)
+    runner.run([*_video_in(video), *_audio_in(audio, "-stream_loop", "-1"), *extra,
+                "-filter_complex", graph + picture, *video_args, "-map", "[a]",
                 *AUDIO_CODEC, "-t", f"{length:.3f}", *MP4, str(out)],
                duration=length, stage="mix")
     return {"mode": mode if info.has_audio else "replace", "duration": length,
@@ -47,9 +68,10 @@ def add_audio(video: Path, audio: Path, out: Path, *, mode: str = "mix", volume:
 
 
 def add_voice(video: Path, voice: Path, out: Path, *, offset: float = 0.0, volume: float = 1.0,
-              runner: Runner) -> dict:
+              runner: Runner, mark: bool = False) -> dict:
     """Lay a voice over a video from `offset` seconds; while it speaks, the video's own sound
-    drops (sidechain compression keyed on the voice). Cut at the video's end."""
+    drops (sidechain compression keyed on the voice). Cut at the video's end. The picture is
+    copied (with `mark`, re-encoded with the watermark)."""
     info = probe_input(video)
     probe_input(voice, video=False)
     length = info.duration
@@ -64,8 +86,9 @@ def add_voice(video: Path, voice: Path, out: Path, *, offset: float = 0.0, volum
                  f"[d][vm]amix=inputs=2:duration=first:normalize=0[a]")
     else:
         graph = f"{voice_chain}[a]"
-    runner.run([*_video_in(video), *_audio_in(voice), "-filter_complex", graph,
-                "-map", "0:v:0", "-map", "[a]", "-c:v", "copy", *AUDIO_CODEC,
+    extra, picture, video_args = _picture(info, out, mark=mark, index=2)
+    runner.run([*_video_in(video), *_audio_in(voice), *extra, "-filter_complex",
+                graph + picture, *video_args, "-map", "[a]", *AUDIO_CODEC,
                 "-t", f"{length:.3f}", *MP4, str(out)], duration=length, stage="mix")
     return {"duration": length, "offset_seconds": offset, "ducked": info.has_audio}
 

@@ -2,10 +2,12 @@
 stored as assets. `run` is registered for every kind (media_tools.apps) and dispatches."""
 
 import json
+from functools import cached_property
 from pathlib import Path
 
 from assets.models import Asset
 from billing.pricing import duration_cost
+from billing.services import credit_account_get
 from engines import espeak
 from engines.base import EngineError, RenderRequest
 from engines.registry import get_engine, get_llm
@@ -13,6 +15,7 @@ from media_tools import audio, operations, subtitles
 from media_tools.models import AudioGeneration
 from media_tools.operations import Runner
 from media_tools.outputs import materialise, store_output
+from media_tools.watermark import watermark_image, watermark_video
 
 TRANSLATE_BATCH = 40
 
@@ -40,8 +43,17 @@ class _Work:
         self.stored.append(asset)
         return asset
 
+    @cached_property
+    def mark(self) -> bool:
+        """Whether the owner's plan puts the watermark on what this job makes."""
+        return credit_account_get(user=self.job.owner).tier.watermark
+
     def done(self, **result) -> dict:
         return {"outputs": [a.name for a in self.stored], **result}
+
+    def done_visual(self, **result) -> dict:
+        """The result of a job that makes pictures: says whether they carry the watermark."""
+        return self.done(**result, watermark=self.mark)
 
 
 def _read_srt(work: _Work, key: str = "srt") -> list[subtitles.Cue]:
@@ -62,33 +74,34 @@ def _store_srt(work: _Work, cues: list[subtitles.Cue]) -> Asset:
 def _trim(work: _Work) -> dict:
     out = work.out("trim.mp4")
     info = operations.trim(work.input("video"), out, start=work.params["start"],
-                           end=work.params["end"], runner=work.runner)
+                           end=work.params["end"], runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _speed(work: _Work) -> dict:
     out = work.out("speed.mp4")
     info = operations.speed(work.input("video"), out, factor=work.params["factor"],
-                            runner=work.runner)
+                            runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _crop(work: _Work) -> dict:
     p, out = work.params, work.out("crop.mp4")
     info = operations.crop(work.input("video"), out, x=p["x"], y=p["y"], width=p["width"],
-                           height=p["height"], runner=work.runner)
+                           height=p["height"], runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _resize(work: _Work) -> dict:
     out = work.out("resize.mp4")
     info = operations.resize(work.input("video"), out, width=work.params["width"],
-                             height=work.params["height"], runner=work.runner)
+                             height=work.params["height"], runner=work.runner,
+                             mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _text_overlay(work: _Work) -> dict:
@@ -96,17 +109,17 @@ def _text_overlay(work: _Work) -> dict:
     info = operations.text_overlay(work.input("video"), out, text=p["text"],
                                    workdir=work.ctx.workdir, position=p["position"],
                                    font_size=p["font_size"], color=p["color"], start=p["start"],
-                                   end=p["end"], runner=work.runner)
+                                   end=p["end"], runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _merge(work: _Work) -> dict:
     sources = [work.input(f"video{n}", name) for n, name in enumerate(work.params["videos"])]
     out = work.out("merge.mp4")
-    info = operations.merge(sources, out, runner=work.runner)
+    info = operations.merge(sources, out, runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _extract_frames(work: _Work) -> dict:
@@ -114,17 +127,18 @@ def _extract_frames(work: _Work) -> dict:
     outdir.mkdir()
     mode = work.params["mode"]
     for path in operations.extract_frames(work.input("video"), outdir, mode=mode,
-                                          runner=work.runner):
+                                          runner=work.runner, mark=work.mark):
         work.store(path, Asset.Kind.ARCHIVE if path.suffix == ".zip" else Asset.Kind.IMAGE)
-    return work.done(mode=mode)
+    return work.done_visual(mode=mode)
 
 
 def _gif(work: _Work) -> dict:
     out = work.out("clip.gif")
     info = operations.video_to_gif(work.input("video"), out, width=work.params["width"],
-                                   fps=work.params["fps"], runner=work.runner)
+                                   fps=work.params["fps"], runner=work.runner,
+                                   mark=work.mark)
     work.store(out, Asset.Kind.IMAGE)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _watermark(work: _Work) -> dict:
@@ -132,13 +146,14 @@ def _watermark(work: _Work) -> dict:
     if p["type"] == "text":
         info = operations.watermark_text(work.input("video"), out, text=p["text"],
                                          workdir=work.ctx.workdir, position=p["position"],
-                                         opacity=p["opacity"], runner=work.runner)
+                                         opacity=p["opacity"], runner=work.runner,
+                                         mark=work.mark)
     else:
         info = operations.watermark_image(work.input("video"), out, image=work.input("image"),
                                           position=p["position"], opacity=p["opacity"],
-                                          runner=work.runner)
+                                          runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _on_comfyui(work: _Work, *, workflow: str, inputs: dict[str, Path],
@@ -160,9 +175,10 @@ def _upscale(work: _Work) -> dict:
     factor = work.params["factor"]
     if work.job.engine != "comfyui":
         out = work.out("upscale.mp4")
-        info = operations.upscale(work.input("video"), out, factor=factor, runner=work.runner)
+        info = operations.upscale(work.input("video"), out, factor=factor, runner=work.runner,
+                                  mark=work.mark)
         work.store(out, Asset.Kind.VIDEO)
-        return work.done(**info)
+        return work.done_visual(**info)
     # The workflow doubles the size with Real-ESRGAN; a 3x or 4x request gets the rest of
     # the way with lanczos, so the output is the size asked for.
     src = work.input("video")
@@ -173,17 +189,23 @@ def _upscale(work: _Work) -> dict:
     result = operations.probe_input(upscaled)
     if (result.width, result.height) != (width, height):
         out = work.out("upscale.mp4")
-        operations.resize(upscaled, out, width=width, height=height, runner=work.runner)
+        operations.resize(upscaled, out, width=width, height=height, runner=work.runner,
+                          mark=work.mark)
         upscaled = out
+    elif work.mark:
+        upscaled = watermark_video(upscaled, work.out("upscale-marked.mp4"),
+                                   is_canceled=work.ctx.is_canceled, duration=result.duration)
     work.store(upscaled, Asset.Kind.VIDEO)
-    return work.done(method="comfyui_realesrgan", width=width, height=height,
-                     scale_factor=factor)
+    return work.done_visual(method="comfyui_realesrgan", width=width, height=height,
+                            scale_factor=factor)
 
 
 def _remove_background(work: _Work) -> dict:
     out = _on_comfyui(work, workflow="remove_background", inputs={"image": work.input("image")})
+    if work.mark:
+        out = watermark_image(out, work.out("background-removed.png"))
     work.store(out, Asset.Kind.IMAGE)
-    return work.done(method="comfyui")
+    return work.done_visual(method="comfyui")
 
 
 def _face_swap(work: _Work) -> dict:
@@ -195,9 +217,9 @@ def _face_swap(work: _Work) -> dict:
                           inputs={"image": work.input("face"), "video": clip},
                           params={"fps": 1})
     (frame,) = operations.extract_frames(swapped, work.ctx.workdir, mode="first",
-                                         runner=work.runner)
+                                         runner=work.runner, mark=work.mark)
     work.store(frame, Asset.Kind.IMAGE)
-    return work.done(method="comfyui")
+    return work.done_visual(method="comfyui")
 
 
 # --- audio and speech -------------------------------------------------------------------------
@@ -224,17 +246,17 @@ def _tts(work: _Work) -> dict:
 def _tts_to_video(work: _Work) -> dict:
     p, out = work.params, work.out("voiced.mp4")
     info = audio.add_voice(work.input("video"), work.input("voice"), out, offset=p["offset"],
-                           volume=p["volume"], runner=work.runner)
+                           volume=p["volume"], runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _add_audio(work: _Work) -> dict:
     p, out = work.params, work.out("with-audio.mp4")
     info = audio.add_audio(work.input("video"), work.input("audio"), out, mode=p["mode"],
-                           volume=p["volume"], runner=work.runner)
+                           volume=p["volume"], runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _generate_audio(work: _Work) -> dict:
@@ -277,9 +299,9 @@ def _subtitles_burn(work: _Work) -> dict:
     out = work.out("subtitled.mp4")
     info = subtitles.burn(work.input("video"), out, cues=_read_srt(work),
                           style=work.params["style"], workdir=work.ctx.workdir,
-                          runner=work.runner)
+                          runner=work.runner, mark=work.mark)
     work.store(out, Asset.Kind.VIDEO)
-    return work.done(**info)
+    return work.done_visual(**info)
 
 
 def _translate_batch(client, lines: list[str], language: str) -> list[str]:

@@ -5,6 +5,9 @@ Pure functions over `engines.ffmpeg` (no Django): every input is opened through 
 reaches a filtergraph only through a server-written file read with `expansion=none`. Each
 operation takes a `Runner`, which carries the job's progress callback, cancel flag and the
 time limit, and returns a small dict describing what was done.
+
+Operations that make pictures take `mark`: the Free plan's watermark, drawn as the last step
+of the operation's own filtergraph (no second encode); its layer is written beside the output.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 
 from engines import ffmpeg
 from engines.base import CancelFn, EngineError, ProgressFn
+from media_tools.watermark import watermark_image as draw_mark_on_image
+from media_tools.watermark import watermark_patch, watermark_timeline
 
 # Caps on what an operation accepts and produces. Uploads are already held to tighter limits;
 # these also guard files made by other jobs.
@@ -68,6 +73,23 @@ def _video_in(path: Path, *options: str) -> list[str]:
     return ffmpeg.input_args(path, formats=ffmpeg.VIDEO_DEMUXERS, options=options)
 
 
+def output_picture(chain: str, *, mark: bool, out: Path, width: int, height: int, index: int,
+             source: str = "0:v") -> tuple[list[str], str]:
+    """Filtergraph text that makes the output picture `[v]`: `chain` over `source`, then, with
+    `mark`, the Free plan's watermark in the top right corner of the width x height result.
+    Returns the extra input the mark needs (it becomes input `index`) and the graph."""
+    chain = chain or "null"
+    if not mark:
+        return [], f"[{source}]{chain}[v]"
+    layer = out.with_name(f"{out.stem}-mark.png")
+    left, top = watermark_patch(width, height, layer)
+    # A single picture is enough: overlay repeats the last frame of a finished input. Placed
+    # from the right edge, so the mark stays in the corner of whatever size comes out.
+    return ([*ffmpeg.input_args(layer, formats=ffmpeg.IMAGE_DEMUXERS)],
+            f"[{source}]{chain}[pic];[pic][{index}:v]overlay=x=W-{width - left}:y={top}"
+            f":format=auto[v]")
+
+
 def _text_filter(text_file: Path, *, size: int, color: str, x: str, y: str, alpha: float = 1.0,
                  enable: tuple[float, float] | None = None, box: bool = False) -> str:
     parts = [f"fontfile={ffmpeg.escape_filter_text(str(ffmpeg.font_path()))}",
@@ -83,23 +105,29 @@ def _text_filter(text_file: Path, *, size: int, color: str, x: str, y: str, alph
 
 # --- edits ------------------------------------------------------------------------------------
 
-def trim(src: Path, out: Path, *, start: float, end: float, runner: Runner) -> dict:
+def trim(src: Path, out: Path, *, start: float, end: float, runner: Runner,
+         mark: bool = False) -> dict:
     """Keep [start, end). From the beginning the cut needs no decoding, so the streams are
     copied; any other start is re-encoded so that the first frame is exactly at `start`
-    (a copied stream can only begin on a keyframe)."""
+    (a copied stream can only begin on a keyframe). A copied stream cannot carry the mark:
+    with `mark` the cut is always re-encoded, and the result says why."""
     info = probe_input(src)
     end = min(end, info.duration)
     if not 0 <= start < end:
         raise EngineError("The cut is outside the video.", code="invalid_params")
     length = end - start
-    if start == 0:
+    if start == 0 and not mark:
         runner.run([*_video_in(src), "-t", f"{length:.3f}", "-map", "0:v:0", "-map", "0:a:0?",
                     "-c", "copy", *MP4, str(out)], duration=length, stage="trim")
         return {"method": "stream_copy", "duration": length}
-    runner.run([*_video_in(src, "-ss", f"{start:.3f}"), "-t", f"{length:.3f}",
-                "-map", "0:v:0", "-map", "0:a:0?", *VIDEO_CODEC, *AUDIO_CODEC, *MP4, str(out)],
+    extra, graph = output_picture("", mark=mark, out=out, width=info.width, height=info.height,
+                            index=1)
+    seek = ("-ss", f"{start:.3f}") if start else ()
+    runner.run([*_video_in(src, *seek), *extra, "-filter_complex", graph, "-t", f"{length:.3f}",
+                "-map", "[v]", "-map", "0:a:0?", *VIDEO_CODEC, *AUDIO_CODEC, *MP4, str(out)],
                duration=length, stage="trim")
-    return {"method": "reencode", "duration": length}
+    return {"method": "reencode", "duration": length,
+            "reason": "frame_accurate_start" if start else "watermark"}
 
 
 def atempo_chain(factor: float) -> str:
@@ -116,7 +144,7 @@ def atempo_chain(factor: float) -> str:
     return ",".join(f"atempo={s:.6f}" for s in steps)
 
 
-def speed(src: Path, out: Path, *, factor: float, runner: Runner) -> dict:
+def speed(src: Path, out: Path, *, factor: float, runner: Runner, mark: bool = False) -> dict:
     """Play `factor` times faster (0.25-4.0): pictures retimed, sound tempo-changed with the
     same factor so it stays in sync; the frame rate of the source is kept."""
     if not 0.25 <= factor <= 4.0:
@@ -124,30 +152,34 @@ def speed(src: Path, out: Path, *, factor: float, runner: Runner) -> dict:
     info = probe_input(src)
     fps = info.fps or 25
     length = info.duration / factor
-    graph = f"[0:v]setpts=PTS/{factor:.6f},fps={fps:.6f}[v]"
+    extra, graph = output_picture(f"setpts=PTS/{factor:.6f},fps={fps:.6f}", mark=mark, out=out,
+                            width=info.width, height=info.height, index=1)
     maps = ["-map", "[v]"]
     if info.has_audio:
         graph += f";[0:a]{atempo_chain(factor)}[a]"
         maps += ["-map", "[a]", *AUDIO_CODEC]
-    runner.run([*_video_in(src), "-filter_complex", graph, *maps, *VIDEO_CODEC, *MP4,
+    runner.run([*_video_in(src), *extra, "-filter_complex", graph, *maps, *VIDEO_CODEC, *MP4,
                 "-t", f"{length:.3f}", str(out)], duration=length, stage="speed")
     return {"duration": length, "speed_factor": factor}
 
 
 def crop(src: Path, out: Path, *, x: int, y: int, width: int, height: int,
-         runner: Runner) -> dict:
+         runner: Runner, mark: bool = False) -> dict:
     """Cut out a region; width and height are rounded down to even numbers for H.264."""
     info = probe_input(src)
     if x < 0 or y < 0 or x + width > info.width or y + height > info.height:
         raise EngineError("The region is outside the frame.", code="invalid_params")
     width, height = _even(width), _even(height)
-    runner.run([*_video_in(src), "-vf", f"crop={width}:{height}:{x}:{y},setsar=1",
-                "-map", "0:v:0", "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4,
-                str(out)], duration=info.duration, stage="crop")
+    extra, graph = output_picture(f"crop={width}:{height}:{x}:{y},setsar=1", mark=mark, out=out,
+                            width=width, height=height, index=1)
+    runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
+                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+               duration=info.duration, stage="crop")
     return {"width": width, "height": height}
 
 
-def resize(src: Path, out: Path, *, width: int, height: int, runner: Runner) -> dict:
+def resize(src: Path, out: Path, *, width: int, height: int, runner: Runner,
+           mark: bool = False) -> dict:
     """Fit into width x height keeping the aspect ratio, padded with black bars."""
     info = probe_input(src)
     width, height = _even(width), _even(height)
@@ -155,15 +187,16 @@ def resize(src: Path, out: Path, *, width: int, height: int, runner: Runner) -> 
         raise EngineError("The output size is too large.", code="invalid_params")
     graph = (f"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=lanczos,"
              f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1")
-    runner.run([*_video_in(src), "-vf", graph, "-map", "0:v:0", "-map", "0:a:0?",
-                *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+    extra, graph = output_picture(graph, mark=mark, out=out, width=width, height=height, index=1)
+    runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
+                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
                duration=info.duration, stage="resize")
     return {"width": width, "height": height}
 
 
 def text_overlay(src: Path, out: Path, *, text: str, workdir: Path, position: str = "bottom",
                  font_size: int = 48, color: str = "white", start: float = 0.0,
-                 end: float | None = None, runner: Runner) -> dict:
+                 end: float | None = None, runner: Runner, mark: bool = False) -> dict:
     """Burn `text` (any Unicode, several lines) onto the picture between start and end.
     The text is written to a file that drawtext reads with expansion off: quotes, colons,
     backslashes and `%{...}` are shown as they are and never interpreted."""
@@ -176,13 +209,15 @@ def text_overlay(src: Path, out: Path, *, text: str, workdir: Path, position: st
     y = {"top": "h*0.06", "center": "(h-text_h)/2", "bottom": "h-text_h-h*0.08"}[position]
     draw = _text_filter(text_file, size=font_size, color=color, x="(w-text_w)/2", y=y,
                         enable=(start, end), box=True)
-    runner.run([*_video_in(src), "-vf", draw, "-map", "0:v:0", "-map", "0:a:0?",
-                *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+    extra, graph = output_picture(draw, mark=mark, out=out, width=info.width, height=info.height,
+                            index=1)
+    runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
+                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
                duration=info.duration, stage="overlay")
     return {"start_time": start, "end_time": end}
 
 
-def merge(sources: list[Path], out: Path, *, runner: Runner) -> dict:
+def merge(sources: list[Path], out: Path, *, runner: Runner, mark: bool = False) -> dict:
     """Join videos end to end into one: each is scaled and padded to the first one's frame,
     resampled to the highest frame rate among them (at most 60), and given silence when it
     has no sound. One composition pass (media_tools.composer); the probed sizes and rates go
@@ -200,6 +235,8 @@ def merge(sources: list[Path], out: Path, *, runner: Runner) -> dict:
              for path, info in zip(sources, infos, strict=True)]
     timeline = Timeline(width=_even(first.width), height=_even(first.height), fps=fps,
                         clips=clips)
+    if mark:
+        watermark_timeline(timeline, out.with_name(f"{out.stem}-mark.png"))
     total = compose(timeline, out, progress=runner.progress, is_canceled=runner.is_canceled,
                     timeout=60 + sum(c.length for c in clips) * runner.speed_factor)
     return {"duration": total, "clips": len(sources), "width": timeline.width,
@@ -208,9 +245,17 @@ def merge(sources: list[Path], out: Path, *, runner: Runner) -> dict:
 
 # --- tools ------------------------------------------------------------------------------------
 
-def extract_frames(src: Path, outdir: Path, *, mode: str, runner: Runner) -> list[Path]:
+def _mark_frame(path: Path) -> None:
+    marked = path.with_name(f"{path.stem}-mark.png")
+    draw_mark_on_image(path, marked)
+    marked.replace(path)
+
+
+def extract_frames(src: Path, outdir: Path, *, mode: str, runner: Runner,
+                   mark: bool = False) -> list[Path]:
     """PNG frames: the first, the middle or the last one, or one per second (`all_1fps`, at
-    most 600) collected in a zip archive. Returns the files to keep."""
+    most 600) collected in a zip archive. Returns the files to keep. With `mark`, each
+    picture gets the watermark before it is kept or archived."""
     info = probe_input(src)
     if mode == "all_1fps":
         frames = outdir / "frames"
@@ -222,6 +267,9 @@ def extract_frames(src: Path, outdir: Path, *, mode: str, runner: Runner) -> lis
         if not files:
             raise EngineError("No frame could be read from the video.",
                               code="frame_extract_failed")
+        if mark:
+            for path in files:
+                _mark_frame(path)
         archive = outdir / "frames.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
             for path in files:
@@ -241,22 +289,31 @@ def extract_frames(src: Path, outdir: Path, *, mode: str, runner: Runner) -> lis
     runner.run([*args, "-an", str(target)], duration=1.0, stage="frames")
     if not target.exists():
         raise EngineError("No frame could be read from the video.", code="frame_extract_failed")
+    if mark:
+        _mark_frame(target)
     return [target]
 
 
-def video_to_gif(src: Path, out: Path, *, width: int, fps: int, runner: Runner) -> dict:
+def video_to_gif(src: Path, out: Path, *, width: int, fps: int, runner: Runner,
+                 mark: bool = False) -> dict:
     """An animated GIF through a palette made for this clip (palettegen + paletteuse), the
-    first 30 seconds at most."""
+    first 30 seconds at most. The mark goes on before the palette is made, so that its
+    colours are in it."""
     info = probe_input(src)
     length = min(info.duration, MAX_GIF_SECONDS)
-    graph = (f"[0:v]fps={int(fps)},scale={_even(width)}:-2:flags=lanczos,split[a][b];"
-             f"[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=4")
+    width = _even(width)
+    # What `scale=W:-2` gives: the source's aspect, rounded to the nearest even height.
+    height = max(2, (width * info.height + info.width) // (2 * info.width) * 2)
+    extra, graph = output_picture(f"fps={int(fps)},scale={width}:{height}:flags=lanczos", mark=mark,
+                            out=out, width=width, height=height, index=1)
+    graph += (";[v]split[a][b];[a]palettegen=stats_mode=diff[p];"
+              "[b][p]paletteuse=dither=bayer:bayer_scale=4")
     # The limit is an input option: palettegen waits for the end of its input, so cutting
     # only the output would still decode (and analyse) the whole clip.
-    runner.run([*_video_in(src, "-t", f"{length:.3f}"), "-filter_complex", graph, "-an",
+    runner.run([*_video_in(src, "-t", f"{length:.3f}"), *extra, "-filter_complex", graph, "-an",
                 "-loop", "0", "-fs", str(MAX_OUTPUT_BYTES), "-f", "gif", str(out)],
                duration=length, stage="gif")
-    return {"duration": length, "width": _even(width), "fps": int(fps)}
+    return {"duration": length, "width": width, "fps": int(fps)}
 
 
 def _corner(position: str, margin: str = "24") -> tuple[str, str]:
@@ -269,7 +326,7 @@ def _corner(position: str, margin: str = "24") -> tuple[str, str]:
 
 
 def watermark_text(src: Path, out: Path, *, text: str, workdir: Path, position: str,
-                   opacity: float, runner: Runner) -> dict:
+                   opacity: float, runner: Runner, mark: bool = False) -> dict:
     if position not in CORNERS:
         raise EngineError(f"position must be one of {', '.join(CORNERS)}.",
                           code="invalid_params")
@@ -281,14 +338,16 @@ def watermark_text(src: Path, out: Path, *, text: str, workdir: Path, position: 
     y = y.replace("H-h", "h-text_h").replace("(H-h)", "(h-text_h)")
     size = max(12, info.height // 18)
     draw = _text_filter(text_file, size=size, color="white", x=x, y=y, alpha=opacity)
-    runner.run([*_video_in(src), "-vf", draw, "-map", "0:v:0", "-map", "0:a:0?",
-                *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+    extra, graph = output_picture(draw, mark=mark, out=out, width=info.width, height=info.height,
+                            index=1)
+    runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
+                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
                duration=info.duration, stage="watermark")
     return {"type": "text", "position": position, "opacity": opacity}
 
 
 def watermark_image(src: Path, out: Path, *, image: Path, position: str, opacity: float,
-                    runner: Runner) -> dict:
+                    runner: Runner, mark: bool = False) -> dict:
     """Overlay an image, scaled to a fifth of the video's width, with the given opacity."""
     if position not in CORNERS:
         raise EngineError(f"position must be one of {', '.join(CORNERS)}.",
@@ -297,10 +356,12 @@ def watermark_image(src: Path, out: Path, *, image: Path, position: str, opacity
     ffmpeg.probe(image, max_pixels=ffmpeg.DEFAULT_MAX_PIXELS, formats=ffmpeg.IMAGE_DEMUXERS)
     mark_width = _even(max(16, info.width / 5))
     x, y = _corner(position)
+    extra, picture = output_picture("format=yuv420p", mark=mark, out=out, width=info.width,
+                              height=info.height, index=2, source="own")
     graph = (f"[1:v]scale={mark_width}:-2,format=rgba,colorchannelmixer=aa={opacity:.3f}[wm];"
-             f"[0:v][wm]overlay=x={x}:y={y}:format=auto,format=yuv420p[v]")
+             f"[0:v][wm]overlay=x={x}:y={y}:format=auto[own];{picture}")
     runner.run([*_video_in(src), *ffmpeg.input_args(image, formats=ffmpeg.IMAGE_DEMUXERS),
-                "-filter_complex", graph, "-map", "[v]", "-map", "0:a:0?", *VIDEO_CODEC,
+                *extra, "-filter_complex", graph, "-map", "[v]", "-map", "0:a:0?", *VIDEO_CODEC,
                 "-c:a", "copy", *MP4, str(out)], duration=info.duration, stage="watermark")
     return {"type": "image", "position": position, "opacity": opacity}
 
@@ -314,14 +375,16 @@ def still_to_clip(image: Path, out: Path, *, runner: Runner) -> Path:
     return out
 
 
-def upscale(src: Path, out: Path, *, factor: int, runner: Runner) -> dict:
+def upscale(src: Path, out: Path, *, factor: int, runner: Runner, mark: bool = False) -> dict:
     """Scale by 2-4 with the lanczos filter: a good classical upscale, not an AI one."""
     info = probe_input(src)
     width, height = _even(info.width * factor), _even(info.height * factor)
     if width * height > MAX_OUTPUT_PIXELS:
         raise EngineError("The upscaled video would be larger than 4K.", code="invalid_params")
-    runner.run([*_video_in(src), "-vf", f"scale={width}:{height}:flags=lanczos,setsar=1",
-                "-map", "0:v:0", "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4,
-                str(out)], duration=info.duration, stage="upscale")
+    extra, graph = output_picture(f"scale={width}:{height}:flags=lanczos,setsar=1", mark=mark,
+                            out=out, width=width, height=height, index=1)
+    runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
+                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+               duration=info.duration, stage="upscale")
     return {"method": "ffmpeg_lanczos", "width": width, "height": height,
             "scale_factor": factor}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engines import ffmpeg
 from engines.base import EngineError
-from media_tools.operations import MP4, VIDEO_CODEC, Runner, probe_input
+from media_tools.operations import MP4, VIDEO_CODEC, Runner, output_picture, probe_input
 
 MAX_CUES = 5000
 MAX_CUE_CHARS = 500
@@ -114,8 +114,9 @@ def cues_from_transcript(segments: list[dict], *, max_chars: int = 84) -> list[C
 
 
 def burn(src: Path, out: Path, *, cues: list[Cue], style: str, workdir: Path,
-         runner: Runner) -> dict:
-    """Render the cues onto the picture with libass in one of the named styles."""
+         runner: Runner, mark: bool = False) -> dict:
+    """Render the cues onto the picture with libass in one of the named styles (then the
+    watermark, with `mark`)."""
     if style not in STYLES:
         raise EngineError(f"style must be one of {', '.join(STYLES)}.", code="invalid_params")
     info = probe_input(src)
@@ -123,7 +124,9 @@ def burn(src: Path, out: Path, *, cues: list[Cue], style: str, workdir: Path,
     srt.write_text(format_srt(cues), encoding="utf-8")
     graph = (f"subtitles=filename={ffmpeg.escape_filter_text(str(srt))}:charenc=UTF-8"
              f":force_style={ffmpeg.escape_filter_text(STYLES[style])}")
-    runner.run([*ffmpeg.input_args(src, formats=ffmpeg.VIDEO_DEMUXERS), "-vf", graph,
-                "-map", "0:v:0", "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4,
-                str(out)], duration=info.duration, stage="burn")
+    extra, graph = output_picture(graph, mark=mark, out=out, width=info.width,
+                                  height=info.height, index=1)
+    runner.run([*ffmpeg.input_args(src, formats=ffmpeg.VIDEO_DEMUXERS), *extra,
+                "-filter_complex", graph, "-map", "[v]", "-map", "0:a:0?", *VIDEO_CODEC,
+                "-c:a", "copy", *MP4, str(out)], duration=info.duration, stage="burn")
     return {"style": style, "cues": len(cues)}

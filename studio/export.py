@@ -142,7 +142,7 @@ def run_export(job, ctx) -> dict:
     if watermark:  # the Free plan's mark, drawn in the same encode
         from media_tools.watermark import watermark_timeline
 
-        watermark_timeline(timeline, ctx.workdir)
+        watermark_timeline(timeline, ctx.workdir / "watermark.png")
     output = ctx.workdir / "export.mp4"
     total = compose(timeline, output, progress=ctx.progress, is_canceled=ctx.is_canceled)
     asset = store_video(job, output, ctx.workdir)

@@ -503,7 +503,7 @@ def build_timeline(run: Run):
     if run.result.get("watermark"):
         from media_tools.watermark import watermark_timeline
 
-        watermark_timeline(timeline, run.workdir)
+        watermark_timeline(timeline, run.workdir / "watermark.png")
     return timeline
 
 

@@ -35,6 +35,7 @@ def test_remove_background_on_comfyui(owner_api, world, comfyui, run_jobs):
                            format="multipart")
     job = finished(r)
     assert job.engine == "comfyui" and output(job).kind == "image"
+    assert job.result["watermark"] is True  # the owner is on the Free plan
     assert balance(world.owner) == 149
 
 

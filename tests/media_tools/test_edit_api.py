@@ -48,6 +48,7 @@ def test_trim_runs_charges_three_credits_once_and_names_its_method(owner_api, wo
 
 def test_trim_from_zero_is_a_stream_copy_and_takes_a_webhook(owner_api, world, media,
                                                              run_jobs):
+    on_plan(world.owner, "starter")  # the Free plan's mark needs a re-encode
     video = media.video(world.owner, seconds=2.0)
     with run_jobs():
         r = owner_api.post("/api/edit/trim", {"video_filename": video.name,
