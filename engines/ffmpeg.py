@@ -388,6 +388,25 @@ def probe(path: Path | str, *, timeout: float = 30, max_pixels: int = DEFAULT_MA
     return info
 
 
+def keyframe_times(path: Path | str, *, around: float, window: float = 2.0,
+                   formats: tuple[str, ...] = MEDIA_DEMUXERS, timeout: float = 30) -> list[float]:
+    """The times of the first video stream's keyframes within `window` seconds of `around`,
+    read from packet flags (nothing is decoded), under the input guards."""
+    low, high = max(0.0, around - window), around + window
+    cmd = [_binary("ffprobe"), "-hide_banner", "-v", "error", "-select_streams", "v:0",
+           "-read_intervals", f"{low:.3f}%{high:.3f}", "-show_entries", "packet=pts_time,flags",
+           "-of", "csv=p=0", *input_args(path, formats=formats)]
+    result = _run_capture(cmd, timeout=timeout)
+    if result.returncode != 0:
+        return []
+    times = []
+    for line in result.stdout.decode("ascii", "replace").splitlines():
+        when, _, flags = line.partition(",")
+        if "K" in flags and (value := _number(when)) is not None:
+            times.append(value)
+    return sorted(times)
+
+
 def check_readable(path: Path | str, *, formats: tuple[str, ...] = MEDIA_DEMUXERS,
                    timeout: float = 60) -> None:
     """Read every packet of the file without decoding (`-c copy -f null`), under the input

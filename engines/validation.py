@@ -197,12 +197,13 @@ def validate_media(path: Path | str, *, kind: Literal["video", "audio"], max_byt
         raise EngineError("The file has no audio stream.", code="unsupported_media")
     if info.duration is None or info.duration <= 0:
         raise EngineError("The media has no duration.", code="unsupported_media")
-    _check_codecs(info)
+    check_codecs(info)
     check_readable(path, formats=_CONTAINER_DEMUXERS[container], timeout=timeout)
     return info
 
 
-def _check_codecs(info: MediaInfo) -> None:
+def check_codecs(info: MediaInfo) -> None:
+    """Refuse streams whose codec is not on the whitelist (415 unsupported_media)."""
     if info.has_video and info.video_codec not in VIDEO_CODECS:
         raise EngineError(f"Video codec {info.video_codec} is not supported.",
                           code="unsupported_media", detail={"codec": info.video_codec})

@@ -15,6 +15,7 @@ from media_tools.operations import (
     Runner,
     output_picture,
     probe_input,
+    video_copyable,
 )
 
 SAMPLE_RATE = 48000
@@ -33,11 +34,12 @@ def _video_in(path: Path) -> list[str]:
 def _picture(info: ffmpeg.MediaInfo, out: Path, *, mark: bool,
              index: int) -> tuple[list[str], str, list[str]]:
     """The picture of a video whose sound is being changed: copied as it is, or re-encoded
-    with the mark (a copied stream cannot carry it). Returns the extra input, the graph to
-    append (empty when copied) and the video's map and codec arguments."""
-    if not mark:
+    with the mark (a copied stream cannot carry it) or when MP4 cannot carry its codec.
+    Returns the extra input, the graph to append (empty when copied) and the video's map and
+    codec arguments."""
+    if not mark and video_copyable(info):
         return [], "", ["-map", "0:v:0", "-c:v", "copy"]
-    extra, graph = output_picture("", mark=True, out=out, width=info.width,
+    extra, graph = output_picture("", mark=mark, out=out, width=info.width,
                                   height=info.height, index=index)
     return extra, f";{graph}", ["-map", "[v]", *VIDEO_CODEC]
 

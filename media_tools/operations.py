@@ -16,8 +16,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engines import ffmpeg
+from engines import ffmpeg, validation
 from engines.base import CancelFn, EngineError, ProgressFn
+from engines.fonts import font_for_text
 from media_tools.watermark import watermark_image as draw_mark_on_image
 from media_tools.watermark import watermark_patch, watermark_timeline
 
@@ -32,6 +33,10 @@ MAX_FRAMES_1FPS = 600
 
 VIDEO_CODEC = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
 AUDIO_CODEC = ["-c:a", "aac", "-b:a", "160k", "-ar", "48000"]
+# What an MP4 output can carry as it is; other accepted codecs (VP8, ProRes, PCM, FLAC,
+# Vorbis, ...) are re-encoded when an operation would otherwise copy them.
+MP4_VIDEO_COPY = frozenset({"h264", "hevc", "mpeg4", "av1"})
+MP4_AUDIO_COPY = frozenset({"aac", "mp3"})
 MP4 = ["-movflags", "+faststart", "-fs", str(MAX_OUTPUT_BYTES)]
 POSITIONS = ("top", "center", "bottom")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right", "center")
@@ -62,7 +67,18 @@ def probe_input(path: Path, *, video: bool = True) -> ffmpeg.MediaInfo:
         raise EngineError("The file has no audio stream.", code="unsupported_media")
     if not info.duration:
         raise EngineError("The media has no duration.", code="unsupported_media")
+    validation.check_codecs(info)  # files made by other jobs too, not only uploads
     return info
+
+
+def audio_out(info: ffmpeg.MediaInfo) -> list[str]:
+    """Codec arguments for the input's sound in an MP4: copied when MP4 carries its codec,
+    re-encoded to AAC otherwise."""
+    return ["-c:a", "copy"] if info.audio_codec in MP4_AUDIO_COPY else AUDIO_CODEC
+
+
+def video_copyable(info: ffmpeg.MediaInfo) -> bool:
+    return info.video_codec in MP4_VIDEO_COPY
 
 
 def _even(value: float) -> int:
@@ -90,9 +106,12 @@ def output_picture(chain: str, *, mark: bool, out: Path, width: int, height: int
             f":format=auto[v]")
 
 
-def _text_filter(text_file: Path, *, size: int, color: str, x: str, y: str, alpha: float = 1.0,
-                 enable: tuple[float, float] | None = None, box: bool = False) -> str:
-    parts = [f"fontfile={ffmpeg.escape_filter_text(str(ffmpeg.font_path()))}",
+def _text_filter(text: str, text_file: Path, *, size: int, color: str, x: str, y: str,
+                 alpha: float = 1.0, enable: tuple[float, float] | None = None,
+                 box: bool = False) -> str:
+    """drawtext reading `text` (already written to `text_file`) in a font that has its
+    characters (engines.fonts: DejaVu Sans, or a CJK/Noto font for other scripts)."""
+    parts = [f"fontfile={ffmpeg.escape_filter_text(str(font_for_text(text)))}",
              f"textfile={ffmpeg.escape_filter_text(str(text_file))}", "expansion=none",
              f"fontsize={int(size)}", f"fontcolor={color}", f"alpha={alpha:.3f}",
              f"x={x}", f"y={y}", "borderw=2", "bordercolor=black@0.6", "line_spacing=4"]
@@ -107,27 +126,46 @@ def _text_filter(text_file: Path, *, size: int, color: str, x: str, y: str, alph
 
 def trim(src: Path, out: Path, *, start: float, end: float, runner: Runner,
          mark: bool = False) -> dict:
-    """Keep [start, end). From the beginning the cut needs no decoding, so the streams are
-    copied; any other start is re-encoded so that the first frame is exactly at `start`
-    (a copied stream can only begin on a keyframe). A copied stream cannot carry the mark:
-    with `mark` the cut is always re-encoded, and the result says why."""
+    """Keep [start, end). When the cut starts at the beginning or on a keyframe, the streams
+    are copied (no decoding); any other start is re-encoded so that the first frame is exactly
+    at `start` (a copied stream can only begin on a keyframe). The streams are re-encoded too
+    when MP4 cannot carry their codec, or with `mark` (a copied stream cannot carry the
+    watermark). The result says which, and why."""
     info = probe_input(src)
     end = min(end, info.duration)
     if not 0 <= start < end:
         raise EngineError("The cut is outside the video.", code="invalid_params")
     length = end - start
-    if start == 0 and not mark:
-        runner.run([*_video_in(src), "-t", f"{length:.3f}", "-map", "0:v:0", "-map", "0:a:0?",
-                    "-c", "copy", *MP4, str(out)], duration=length, stage="trim")
-        return {"method": "stream_copy", "duration": length}
+    reason = _copy_refused(src, info, start=start, mark=mark)
+    if reason is None:
+        seek = ("-ss", f"{start:.6f}") if start else ()
+        runner.run([*_video_in(src, *seek), "-t", f"{length:.3f}", "-map", "0:v:0",
+                    "-map", "0:a:0?", "-c", "copy", "-avoid_negative_ts", "make_zero", *MP4,
+                    str(out)], duration=length, stage="trim")
+        return {"method": "stream_copy", "duration": length,
+                "reason": "keyframe_start" if start else "from_start"}
     extra, graph = output_picture("", mark=mark, out=out, width=info.width, height=info.height,
-                            index=1)
+                                  index=1)
     seek = ("-ss", f"{start:.3f}") if start else ()
     runner.run([*_video_in(src, *seek), *extra, "-filter_complex", graph, "-t", f"{length:.3f}",
                 "-map", "[v]", "-map", "0:a:0?", *VIDEO_CODEC, *AUDIO_CODEC, *MP4, str(out)],
                duration=length, stage="trim")
-    return {"method": "reencode", "duration": length,
-            "reason": "frame_accurate_start" if start else "watermark"}
+    return {"method": "reencode", "duration": length, "reason": reason}
+
+
+def _copy_refused(src: Path, info: ffmpeg.MediaInfo, *, start: float, mark: bool) -> str | None:
+    """Why the cut cannot be a stream copy, or None when it can."""
+    if mark:
+        return "watermark"
+    if not video_copyable(info) or (info.has_audio and info.audio_codec not in MP4_AUDIO_COPY):
+        return "codec"
+    if start == 0:
+        return None
+    tolerance = 0.5 / (info.fps or 25)  # half a frame
+    keyframes = ffmpeg.keyframe_times(src, around=start, formats=ffmpeg.VIDEO_DEMUXERS)
+    if any(abs(k - start) <= tolerance for k in keyframes):
+        return None
+    return "frame_accurate_start"
 
 
 def atempo_chain(factor: float) -> str:
@@ -173,7 +211,7 @@ def crop(src: Path, out: Path, *, x: int, y: int, width: int, height: int,
     extra, graph = output_picture(f"crop={width}:{height}:{x}:{y},setsar=1", mark=mark, out=out,
                             width=width, height=height, index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
-                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+                "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="crop")
     return {"width": width, "height": height}
 
@@ -189,7 +227,7 @@ def resize(src: Path, out: Path, *, width: int, height: int, runner: Runner,
              f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1")
     extra, graph = output_picture(graph, mark=mark, out=out, width=width, height=height, index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
-                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+                "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="resize")
     return {"width": width, "height": height}
 
@@ -207,12 +245,12 @@ def text_overlay(src: Path, out: Path, *, text: str, workdir: Path, position: st
     end = info.duration if end is None else min(end, info.duration)
     text_file = ffmpeg.write_text_file(workdir, "overlay.txt", text)
     y = {"top": "h*0.06", "center": "(h-text_h)/2", "bottom": "h-text_h-h*0.08"}[position]
-    draw = _text_filter(text_file, size=font_size, color=color, x="(w-text_w)/2", y=y,
+    draw = _text_filter(text, text_file, size=font_size, color=color, x="(w-text_w)/2", y=y,
                         enable=(start, end), box=True)
     extra, graph = output_picture(draw, mark=mark, out=out, width=info.width, height=info.height,
                             index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
-                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+                "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="overlay")
     return {"start_time": start, "end_time": end}
 
@@ -337,11 +375,11 @@ def watermark_text(src: Path, out: Path, *, text: str, workdir: Path, position: 
     x = x.replace("W-w", "w-text_w").replace("(W-w)", "(w-text_w)")
     y = y.replace("H-h", "h-text_h").replace("(H-h)", "(h-text_h)")
     size = max(12, info.height // 18)
-    draw = _text_filter(text_file, size=size, color="white", x=x, y=y, alpha=opacity)
+    draw = _text_filter(text, text_file, size=size, color="white", x=x, y=y, alpha=opacity)
     extra, graph = output_picture(draw, mark=mark, out=out, width=info.width, height=info.height,
                             index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
-                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+                "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="watermark")
     return {"type": "text", "position": position, "opacity": opacity}
 
@@ -362,7 +400,7 @@ def watermark_image(src: Path, out: Path, *, image: Path, position: str, opacity
              f"[0:v][wm]overlay=x={x}:y={y}:format=auto[own];{picture}")
     runner.run([*_video_in(src), *ffmpeg.input_args(image, formats=ffmpeg.IMAGE_DEMUXERS),
                 *extra, "-filter_complex", graph, "-map", "[v]", "-map", "0:a:0?", *VIDEO_CODEC,
-                "-c:a", "copy", *MP4, str(out)], duration=info.duration, stage="watermark")
+                *audio_out(info), *MP4, str(out)], duration=info.duration, stage="watermark")
     return {"type": "image", "position": position, "opacity": opacity}
 
 
@@ -384,7 +422,7 @@ def upscale(src: Path, out: Path, *, factor: int, runner: Runner, mark: bool = F
     extra, graph = output_picture(f"scale={width}:{height}:flags=lanczos,setsar=1", mark=mark,
                             out=out, width=width, height=height, index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
-                "-map", "0:a:0?", *VIDEO_CODEC, "-c:a", "copy", *MP4, str(out)],
+                "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="upscale")
     return {"method": "ffmpeg_lanczos", "width": width, "height": height,
             "scale_factor": factor}

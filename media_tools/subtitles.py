@@ -13,7 +13,14 @@ from pathlib import Path
 
 from engines import ffmpeg
 from engines.base import EngineError
-from media_tools.operations import MP4, VIDEO_CODEC, Runner, output_picture, probe_input
+from media_tools.operations import (
+    MP4,
+    VIDEO_CODEC,
+    Runner,
+    audio_out,
+    output_picture,
+    probe_input,
+)
 
 MAX_CUES = 5000
 MAX_CUE_CHARS = 500
@@ -128,5 +135,5 @@ def burn(src: Path, out: Path, *, cues: list[Cue], style: str, workdir: Path,
                                   height=info.height, index=1)
     runner.run([*ffmpeg.input_args(src, formats=ffmpeg.VIDEO_DEMUXERS), *extra,
                 "-filter_complex", graph, "-map", "[v]", "-map", "0:a:0?", *VIDEO_CODEC,
-                "-c:a", "copy", *MP4, str(out)], duration=info.duration, stage="burn")
+                *audio_out(info), *MP4, str(out)], duration=info.duration, stage="burn")
     return {"style": style, "cues": len(cues)}

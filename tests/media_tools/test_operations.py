@@ -43,6 +43,54 @@ def test_trim_inside_the_clip_reencodes_frame_accurately(tmp_path, clip):
     assert info.frame_count == 24
 
 
+def test_trim_starting_on_a_keyframe_copies_the_streams_from_that_frame(tmp_path):
+    # A keyframe every second: a cut at 2 s needs no decoding, one at 2.5 s does.
+    src = make_video(tmp_path / "gop.mp4", seconds=4.0, rate=24,
+                     extra=("-g", "24", "-keyint_min", "24", "-sc_threshold", "0"))
+    out = tmp_path / "out.mp4"
+    result = operations.trim(src, out, start=2.0, end=3.5, runner=run())
+    assert (result["method"], result["reason"]) == ("stream_copy", "keyframe_start")
+    info = probe(out)
+    assert abs(info.duration - 1.5) < 0.1 and info.has_audio
+    # testsrc draws a different picture every frame: the cut's first frame is source frame 48.
+    first, expected = frame_rgb(out, 0), frame_rgb(src, 48)
+    assert max(abs(a - b) for a, b in zip(mean_color(first), mean_color(expected),
+                                          strict=True)) < 1.0
+    assert first.tobytes() != frame_rgb(src, 47).tobytes()
+    off = operations.trim(src, tmp_path / "off.mp4", start=2.5, end=3.5, runner=run())
+    assert (off["method"], off["reason"]) == ("reencode", "frame_accurate_start")
+
+
+@pytest.mark.parametrize(("name", "codecs"), [
+    ("vp8.webm", ("-c:v", "libvpx", "-b:v", "200k", "-c:a", "libvorbis")),
+    ("pcm.mov", ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le")),
+    ("prores.mov", ("-c:v", "prores_ks", "-c:a", "pcm_s16le")),
+])
+def test_inputs_whose_codecs_mp4_cannot_carry_are_reencoded_not_refused(tmp_path, name,
+                                                                         codecs):
+    src = tmp_path / name
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=160x96:r=24", "-f", "lavfi", "-i",
+           "sine=f=440:r=44100", "-t", "1.5", *codecs, str(src))
+    trimmed = operations.trim(src, tmp_path / "trim.mp4", start=0, end=1.0, runner=run())
+    assert (trimmed["method"], trimmed["reason"]) == ("reencode", "codec")
+    operations.crop(src, tmp_path / "crop.mp4", x=0, y=0, width=80, height=48, runner=run())
+    audio.add_audio(src, make_audio(tmp_path / "a.wav", seconds=1.0), tmp_path / "mix.mp4",
+                    runner=run())
+    for made in ("trim.mp4", "crop.mp4", "mix.mp4"):
+        info = probe(tmp_path / made)
+        assert (info.video_codec, info.audio_codec) == ("h264", "aac"), made
+        assert info.duration > 0.9
+
+
+def test_a_codec_off_the_whitelist_is_refused_before_any_work(tmp_path):
+    src = tmp_path / "mjpeg.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=160x96:r=24", "-t", "1", "-c:v", "mjpeg", str(src))
+    with pytest.raises(EngineError) as err:
+        operations.crop(src, tmp_path / "out.mp4", x=0, y=0, width=80, height=48, runner=run())
+    assert err.value.code == "unsupported_media"
+    assert not (tmp_path / "out.mp4").exists()
+
+
 def test_trim_outside_the_video_is_refused(tmp_path, clip):
     with pytest.raises(EngineError) as err:
         operations.trim(clip, tmp_path / "out.mp4", start=5, end=6, runner=run())
@@ -108,6 +156,22 @@ def test_text_overlay_draws_hostile_text_literally(tmp_path):
     assert probe(out).duration == pytest.approx(1.0, abs=0.1)
     r, g, b = mean_color(frame_rgb(out, 3))
     assert r > 3 and g > 3 and b < r  # yellow text is on the black frame
+
+
+def test_text_overlay_draws_other_scripts_with_their_glyphs(tmp_path):
+    src = tmp_path / "black.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=320x120:d=0.5:r=4", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(src))
+
+    def overlay(text: str) -> bytes:
+        out = tmp_path / f"{len(list(tmp_path.iterdir()))}.mp4"
+        operations.text_overlay(src, out, text=text, workdir=tmp_path, position="center",
+                                font_size=40, start=0, end=1, runner=run())
+        return frame_rgb(out, 1).tobytes()
+
+    # Empty boxes would look alike whatever the characters are.
+    assert overlay("你好世界") != overlay("世界你好")
+    assert overlay("안녕 세상") != overlay("세상 안녕")
 
 
 def test_text_overlay_respects_its_time_window(tmp_path):
