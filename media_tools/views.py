@@ -64,6 +64,11 @@ def _forms(user, errors: dict | None = None, selected: str = "") -> list[dict]:
                     for a in asset_list_for_user(user=user, kind=kind)
                     .exclude(origin="thumbnail")[:100]]
              for kind in {"video", "audio", "subtitle", "image"}}
+    if selected and selected not in {name for name, _label in files["video"]}:
+        # An "Edit" link to a video older than the hundred newest still preselects it.
+        older = asset_list_for_user(user=user, kind="video").filter(name=selected).first()
+        if older is not None:
+            files["video"].insert(0, (older.name, _file_label(older)))
     choices = {"voice_id": _voice_options()}
     groups = []
     for tag, title in GROUPS:

@@ -101,3 +101,45 @@ def test_a_voice_chosen_in_the_form_speaks_and_an_unlisted_one_is_refused(
     assert r.status_code == 400 and "voice_id" in r.content.decode()
     assert Job.objects.filter(kind="tts_generate").count() == 1
 
+
+def edit_href(name: str) -> str:
+    return f'href="/tools/?video={name}" data-testid="edit-video"'
+
+
+def test_a_completed_jobs_video_has_an_edit_link_that_preselects_it(
+        logged_in, world, video, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        r = logged_in.post("/tools/", {"operation": "edit_speed", "video_filename": video.name,
+                                       "speed_factor": "2"})
+    job = Job.objects.get(owner=world.owner, kind="edit_speed")
+    assert job.status == "completed", job.error_message
+    output = Asset.objects.get(name=job.result["outputs"][0])
+    assert probe(output.file.path).duration == pytest.approx(1.0, abs=0.2)
+    page = logged_in.get(r["Location"]).content.decode()
+    assert page.count('data-testid="edit-video"') == 1 and edit_href(output.name) in page
+    tools = logged_in.get(f"/tools/?video={output.name}").content.decode()
+    assert f'value="{output.name}" selected' in tools
+
+
+def test_jobs_without_a_video_have_no_edit_link(logged_in, world, video,
+                                                django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        r = logged_in.post("/tools/", {"operation": "tool_extract_frames",
+                                       "video_filename": video.name, "mode": "first"})
+    assert Job.objects.get(kind="tool_extract_frames").status == "completed"
+    page = logged_in.get(r["Location"]).content.decode()
+    assert "<img" in page and 'data-testid="edit-video"' not in page
+
+
+def test_an_edit_link_preselects_a_video_older_than_the_hundred_listed(logged_in, world,
+                                                                       video):
+    from datetime import timedelta
+
+    Asset.objects.filter(pk=video.pk).update(created_at=video.created_at - timedelta(days=30))
+    copies = [Asset(owner=world.owner, kind="video", name=f"copy{n:03d}", file=video.file.name,
+                    mime="video/mp4", origin="upload") for n in range(100)]
+    Asset.objects.bulk_create(copies)
+    html = logged_in.get(f"/tools/?video={video.name}").content.decode()
+    assert f'value="{video.name}" selected' in html
+    other = logged_in.get("/tools/?video=not-mine").content.decode()
+    assert 'value="not-mine"' not in other
