@@ -105,6 +105,14 @@ def form_data(request, serializer) -> dict:
     return data
 
 
+def _error_lines(exc: ApplicationError) -> list[str]:
+    return [exc.message, *[f"{k}: {' '.join(v)}" for k, v in exc.fields.items()]]
+
+
+def _invalid_lines(errors: dict) -> list[str]:
+    return [f"{k}: {' '.join(str(m) for m in v)}" for k, v in errors.items()]
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def tools_view(request):
@@ -119,23 +127,17 @@ def tools_view(request):
                     job = submit(user=request.user, data=data.validated_data,
                                  idempotency_key=None)
                 except ApplicationError as exc:
-                    errors[name] = [exc.message, *[f"{k}: {' '.join(v)}"
-                                                   for k, v in exc.fields.items()]]
+                    errors[name] = _error_lines(exc)
                 else:
                     messages.success(request, "Queued.")
                     return redirect("job", job_id=job.public_id)
             else:
-                errors[name] = [f"{k}: {' '.join(str(m) for m in v)}"
-                                for k, v in data.errors.items()]
+                errors[name] = _invalid_lines(data.errors)
     return render(request, "media_tools/tools.html", {
         "groups": _forms(request.user, errors, selected=request.GET.get("video", "")),
         "selected": request.GET.get("video", ""),
         "open": request.POST.get("operation") or request.GET.get("op", ""),
     }, status=400 if errors else 200)
-
-
-def _error_lines(exc: ApplicationError) -> list[str]:
-    return [exc.message, *[f"{k}: {' '.join(v)}" for k, v in exc.fields.items()]]
 
 
 @login_required
@@ -160,7 +162,7 @@ def audio_view(request):
                 messages.success(request, "Queued.")
                 return redirect("job", job_id=generation.job.public_id)
         else:
-            errors = [f"{k}: {' '.join(str(m) for m in v)}" for k, v in data.errors.items()]
+            errors = _invalid_lines(data.errors)
     fields = [field_widget(n, f, {}) for n, f in GenerateAudioSerializer().fields.items()
               if n not in HIDDEN]
     for spec in fields:
