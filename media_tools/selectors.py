@@ -31,10 +31,16 @@ def speech_engine_available() -> bool:
 
 
 def tts_voices() -> list[dict]:
-    """The espeak-ng voices (always), then the speech engine's when one is configured."""
-    voices = [{"id": v.id, "name": v.name, "language": v.language, "engine": "espeak"}
+    """The espeak-ng voices (always), then the speech engine's when one is configured. `id`
+    and `voice_id` are the same value: the contract's table names the column "Voice ID"."""
+    voices = [{"id": v.id, "voice_id": v.id, "name": v.name, "language": v.language,
+               "engine": "espeak",
+               "description": f"{v.name} ({v.language}), spoken by espeak-ng on this server"}
               for v in espeak.VOICES.values()]
     if speech_engine_available():
-        voices += [{"id": name, "name": name.capitalize(), "language": "multilingual",
-                    "engine": "openai_compatible"} for name in ENGINE_VOICES]
+        voices += [{"id": name, "voice_id": name, "name": name.capitalize(),
+                    "language": "multilingual", "engine": "openai_compatible",
+                    "description": f"{name.capitalize()}, multilingual, from the configured "
+                                   "speech engine"}
+                   for name in ENGINE_VOICES]
     return voices

@@ -172,7 +172,9 @@ class SubtitlesTranslateSerializer(JobRequest):
 
 class VoiceSerializer(serializers.Serializer):
     id = serializers.CharField()
+    voice_id = serializers.CharField(help_text="The same as id: the value to send as voice_id")
     name = serializers.CharField()
+    description = serializers.CharField()
     language = serializers.CharField()
     engine = serializers.CharField()
 

@@ -100,3 +100,31 @@ def test_a_story_is_made_from_the_form_and_plays_with_its_details(page, job_work
     assert size == [480, 854]  # 9:16 at the Free plan's 480p
     assert page.input_value("#d-title") == "Owls hunt at night."
     assert page.locator("details[id^=scene-]").count() == 2
+
+
+def test_music_is_made_from_the_audio_page_plays_and_is_deleted(page, job_workers):
+    from media_tools.models import AudioGeneration
+
+    job_workers()  # a real worker; the job page follows it live
+    sign_up(page, "composer")
+    page.click("nav >> text=Audio")
+    page.fill("#generate_audio-prompt", "Slow rain on a tin roof")
+    page.fill("#generate_audio-duration_seconds", "4")
+    page.fill("#generate_audio-tags", "ambient, calm")
+    page.click("#generate_audio button[type=submit]")
+    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]+/$"))
+    page.wait_for_function(
+        "document.querySelector('[data-testid=status]').textContent.trim() === 'completed'",
+        timeout=60_000)
+    page.wait_for_function("document.querySelector('audio') && "
+                           "document.querySelector('audio').readyState >= 1", timeout=20_000)
+    assert abs(page.evaluate("document.querySelector('audio').duration") - 4) < 0.3
+    page.click("text=← Audio")
+    player = page.locator("[data-testid=audio-player]")
+    assert player.count() == 1
+    generation = AudioGeneration.objects.get(owner__username="composer")
+    assert generation.tags == "ambient, calm"
+    page.click(f"#audio-{generation.pk} button:has-text('Delete')")
+    assert "Audio deleted." in page.inner_text(".messages")
+    assert page.locator("[data-testid=audio-player]").count() == 0
+    assert not AudioGeneration.objects.exists()

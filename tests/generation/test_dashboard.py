@@ -78,3 +78,17 @@ def test_history_and_gallery_pages(logged_in, client):
     assert logged_in.get("/videos/").status_code == 200
     assert logged_in.get("/images/").status_code == 200
     assert client.get("/gallery/").status_code == 200
+
+
+def test_a_finished_video_generation_links_to_the_tools_with_its_video(
+        logged_in, world, django_capture_on_commit_callbacks):
+    from engines.ffmpeg import probe
+
+    with django_capture_on_commit_callbacks(execute=True):
+        r = logged_in.post("/generate/", {"model": "wan-t2v", "prompt": "Harbour lights",
+                                          "frames": 9, "width": 320, "height": 192})
+    gen = Generation.objects.get(owner=world.owner)
+    assert gen.job.status == "completed", gen.job.error_message
+    assert probe(gen.asset.file.path).width == 320
+    page = logged_in.get(r["Location"]).content.decode()
+    assert page.count(f'href="/tools/?video={gen.asset.name}" data-testid="edit-video"') == 1

@@ -26,6 +26,11 @@ def test_voices_list_espeak_and_engine_voices_when_configured(owner_api, llm):
     voices = {v["id"]: v for v in owner_api.get("/api/tts/voices").json()["voices"]}
     assert {"en_gb_male", "en_gb_female", "en_us_male", "en_us_female"} <= set(voices)
     assert voices["alloy"]["engine"] == "openai_compatible"
+    # The contract's columns are "Voice ID / Description"; the earlier keys stay.
+    for voice_id, voice in voices.items():
+        assert voice["voice_id"] == voice_id and voice["description"]
+        assert {"name", "language", "engine"} <= set(voice)
+    assert "British English" in voices["en_gb_male"]["description"]
     configure(openai={})
     voices = [v["id"] for v in owner_api.get("/api/tts/voices").json()["voices"]]
     assert voices == ["en_gb_male", "en_gb_female", "en_us_male", "en_us_female"]

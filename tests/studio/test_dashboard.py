@@ -96,3 +96,21 @@ def test_the_editor_links_a_shot_sound_and_the_project_music(logged_in, world, t
     assert "not found" in r.content.decode().lower()
     shot.refresh_from_db()
     assert shot.audio_id == line.pk
+
+
+def test_shots_and_exports_with_a_video_have_an_edit_link(logged_in, world):
+    from assets.services import asset_create_from_path
+    from engines.ffmpeg import probe
+    from jobs.models import Job
+    from tests.generation.media import make_mp4
+
+    path = make_mp4(seconds=1.0)
+    clip = asset_create_from_path(owner=world.owner, path=path, kind="video", extension="mp4",
+                                  origin="output", info=probe(path))
+    project = Project.objects.create(owner=world.owner, name="Harbour")
+    Shot.objects.create(project=project, prompt="with video", asset=clip, position=0)
+    Shot.objects.create(project=project, prompt="without", position=1)
+    Job.objects.create(owner=world.owner, kind="project_export", status="completed",
+                       params={"project_id": project.pk}, result={"outputs": [clip.name]})
+    html = logged_in.get(f"/studio/{project.pk}/").content.decode()
+    assert html.count(f'href="/tools/?video={clip.name}" data-testid="edit-video"') == 2

@@ -4,8 +4,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from engines.ffmpeg import probe
 from studio.models import Story, StoryScene
 from tests.factories import PASSWORD
+from tests.studio.stories import completed, path_of, story_of
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +88,27 @@ def test_the_story_list_costs_a_fixed_number_of_queries(logged_in, world):
     assert page.content.decode().count("Story ") >= 3
     # session, user, credit account (navigation), stories with their jobs and videos
     assert len(queries) <= 6, [q["sql"] for q in queries]
+
+
+def test_a_finished_storys_player_has_an_edit_link_that_preselects_its_video(
+        logged_in, owner_api, world, run_jobs):
+    with run_jobs():
+        r = owner_api.post("/api/stories", {"mode": "fixed", "prompt": "One short line.",
+                                            "video_source": "ai_scenery",
+                                            "ai_scenery_prompt": "ink", "resolution": "480p"},
+                           format="json")
+    story = completed(story_of(r))
+    assert probe(path_of(story.video)).duration > 0.5
+    page = logged_in.get(f"/stories/{story.pk}/").content.decode()
+    link = f'href="/tools/?video={story.video.name}" data-testid="edit-video"'
+    assert 'data-testid="story-video"' in page and page.count(link) == 1
+    tools = logged_in.get(f"/tools/?video={story.video.name}").content.decode()
+    assert f'value="{story.video.name}" selected' in tools
+
+
+def test_a_story_still_running_has_no_edit_link(logged_in, world):
+    logged_in.post("/stories/new/", {"mode": "fixed", "prompt": "One.",
+                                     "video_source": "ai_scenery", "ai_scenery_prompt": "ink"})
+    story = Story.objects.get(owner=world.owner)
+    page = logged_in.get(f"/stories/{story.pk}/").content.decode()
+    assert "queued" in page and 'data-testid="edit-video"' not in page
