@@ -17,8 +17,8 @@ def watermark_video(source: Path, target: Path, *, text: str = TEXT, is_canceled
     draw = ":".join([
         f"fontfile={escape_filter_text(str(font_path()))}",
         f"textfile={escape_filter_text(str(text_file))}", "expansion=none",
-        "fontsize=h/22", "fontcolor=white@0.75", "borderw=2", "bordercolor=black@0.5",
-        "x=w-text_w-h/40", "y=h/40"])
+        "fontsize=min(w\\,h)/22", "fontcolor=white@0.75", "borderw=2",
+        "bordercolor=black@0.5", "x=w-text_w-min(w\\,h)/40", "y=min(w\\,h)/40"])
     run_ffmpeg([*input_args(source), "-vf", f"drawtext={draw}", "-c:v", "libx264",
                 "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "copy",
                 "-movflags", "+faststart", str(target)],
@@ -28,13 +28,16 @@ def watermark_video(source: Path, target: Path, *, text: str = TEXT, is_canceled
 
 
 def _draw_mark(layer: Image.Image, text: str) -> Image.Image:
-    """The mark in the top right corner of a transparent RGBA layer, sized to its height."""
+    """The mark in the top right corner of a transparent RGBA layer, sized to the frame's
+    shorter side (so a portrait frame's mark is no bigger than a landscape one's and stays
+    clear of a title at the top)."""
     width, height = layer.size
-    size = max(10, height // 22)
+    short = min(width, height)
+    size = max(10, short // 22)
     font = ImageFont.truetype(str(font_path()), size)
     draw = ImageDraw.Draw(layer)
     left, top, right, _bottom = draw.textbbox((0, 0), text, font=font)
-    margin = max(4, height // 40)
+    margin = max(4, short // 40)
     draw.text((width - (right - left) - margin, margin - top), text, font=font,
               fill=(255, 255, 255, 190), stroke_width=max(1, size // 14),
               stroke_fill=(0, 0, 0, 128))
