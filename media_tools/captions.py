@@ -61,6 +61,54 @@ _WORD_JOINER = "\u2060"
 _LINE_BREAKS = re.compile(r"[\n\r\v\f\x85\u2028\u2029]+")
 
 
+# Chinese and Japanese are written without spaces: each character is a word for timing and
+# highlighting, and no space is put back between them (Korean separates its words by spaces).
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f"
+                       r"\uff01-\uff60]")
+_UNSPACED_PUNCTUATION = "。、，！？：；」』）〕】》〉・…ー〜"
+
+
+def tokens(text: str) -> list[str]:
+    """The words of `text`: split at spaces, and each Chinese or Japanese character a word of
+    its own (with the punctuation that follows it)."""
+    words: list[str] = []
+    for chunk in text.split():
+        run = ""
+        for char in chunk:
+            unspaced = bool(_UNSPACED.match(char))
+            if unspaced and char not in _UNSPACED_PUNCTUATION:
+                if run:
+                    words.append(run)
+                run = char
+            elif unspaced:  # punctuation stays with what it follows
+                run += char
+            else:
+                if run and _UNSPACED.match(run[-1]):
+                    words.append(run)
+                    run = ""
+                run += char
+        if run:
+            words.append(run)
+    return words
+
+
+def _separator(before: str, after: str) -> str:
+    return "" if _UNSPACED.match(before[-1:]) and _UNSPACED.match(after[:1]) else " "
+
+
+def join_words(texts: list[str], shown: list[str] | None = None) -> str:
+    """`shown` (default: `texts`) joined as the text reads: spaces between words, none
+    between two Chinese or Japanese characters. The spacing is decided on `texts`, so `shown` may
+    carry markup."""
+    shown = texts if shown is None else shown
+    if not shown:
+        return ""
+    parts = [shown[0]]
+    for i in range(1, len(shown)):
+        parts += [_separator(texts[i - 1], texts[i]), shown[i]]
+    return "".join(parts)
+
+
 @dataclass(frozen=True)
 class Word:
     text: str
@@ -74,14 +122,14 @@ def spread_words(text: str, start: float, end: float) -> list[Word]:
     followed by a silent pause. The first word starts at `start`, the last ends at `end`."""
     if end <= start:
         raise ValueError("a line needs end > start")
-    tokens = text.split()
-    if not tokens:
+    parts = tokens(text)
+    if not parts:
         return []
-    pauses = [_pause_after(token) for token in tokens[:-1]] + [0.0]
-    total = sum(len(t) + WORD_WEIGHT for t in tokens) + sum(pauses)
+    pauses = [_pause_after(token) for token in parts[:-1]] + [0.0]
+    total = sum(len(t) + WORD_WEIGHT for t in parts) + sum(pauses)
     unit = (end - start) / total
     words, at = [], start
-    for token, pause in zip(tokens, pauses, strict=True):
+    for token, pause in zip(parts, pauses, strict=True):
         length = (len(token) + WORD_WEIGHT) * unit
         words.append(Word(token, at, at + length))
         at += length + pause * unit
@@ -197,21 +245,22 @@ def _events(style: str, groups: list[list[Word]], texts: list[list[str]], *,
             blur: int) -> list[str]:
     lines = []
     for (start, end), words, shown in zip(_spans(groups), groups, texts, strict=True):
+        raw = [w.text for w in words]
         if style == "classic":
-            lines.append(_dialogue(start, end, " ".join(shown)))
+            lines.append(_dialogue(start, end, join_words(raw, shown)))
         elif style == "clonevest":
             for i in range(len(words)):
                 at = start if i == 0 else words[i].start
                 until = end if i + 1 == len(words) else words[i + 1].start
                 phrase = [f"{{\\1c{HIGHLIGHT_TAG}}}{t}{{\\r}}" if k == i else t
                           for k, t in enumerate(shown)]
-                lines.append(_dialogue(at, max(until, at + 0.01), " ".join(phrase)))
+                lines.append(_dialogue(at, max(until, at + 0.01), join_words(raw, phrase)))
         else:
             for i in range(0, len(words), SEGNALS_WORDS):
                 at = start if i == 0 else words[i].start
                 nxt = i + SEGNALS_WORDS
                 until = end if nxt >= len(words) else words[nxt].start
-                text = " ".join(shown[i:nxt])
+                text = join_words(raw[i:nxt], shown[i:nxt])
                 until = max(until, at + 0.01)
                 lines.append(_dialogue(at, until, f"{{\\blur{blur}}}{text}", layer=0,
                                        style="Box"))
@@ -253,7 +302,7 @@ def write_srt(groups: list[list[Word]], path: Path) -> Path:
     """Write the caption groups as SRT cues (one per group, shown as in the ASS file);
     returns `path`."""
     groups = [group for group in groups if group]
-    cues = [Cue(start, end, clean_cue_text(" ".join(w.text for w in group)))
+    cues = [Cue(start, end, clean_cue_text(join_words([w.text for w in group])))
             for (start, end), group in zip(_spans(groups), groups, strict=True)]
     path.write_text(format_srt([cue for cue in cues if cue.text]), encoding="utf-8")
     return path

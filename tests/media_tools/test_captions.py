@@ -10,7 +10,9 @@ from media_tools.captions import (
     Word,
     escape_ass_text,
     group_lines,
+    join_words,
     spread_words,
+    tokens,
     write_ass,
     write_srt,
 )
@@ -152,6 +154,26 @@ def test_any_unicode_survives_into_the_ass_and_srt_files(tmp_path):
     srt = write_srt([words], tmp_path / "u.srt")
     (cue,) = parse_srt(srt.read_text(encoding="utf-8"))
     assert cue.text == "Café über 中文 ✓" and cue.start == 0.0 and cue.end == 2.0
+
+
+def test_chinese_and_japanese_are_timed_and_highlighted_character_by_character(tmp_path):
+    assert tokens("東京は眠らない街です。") == ["東", "京", "は", "眠", "ら", "な", "い", "街",
+                                            "で", "す。"]
+    assert tokens("Episode 3: 东京，夜晚！ OK") == ["Episode", "3:", "东", "京，", "夜", "晚！",
+                                                "OK"]
+    assert tokens("한국어 텍스트입니다.") == ["한국어", "텍스트입니다."]  # Korean uses spaces
+    text = "東京は眠らない街です。"
+    words = spread_words(text, 1.0, 3.0)
+    assert len(words) == 10 and words[0].start == 1.0 and words[-1].end == 3.0
+    assert join_words([w.text for w in words]) == text  # no spaces put in
+    assert join_words(tokens("Episode 3: 东京，夜晚！ OK")) == "Episode 3: 东京，夜晚！ OK"
+    write_srt([words], tmp_path / "c.srt")
+    assert parse_srt((tmp_path / "c.srt").read_text())[0].text == text
+    write_ass([words], tmp_path / "c.ass", style="clonevest", width=480, height=854)
+    events = [line for line in (tmp_path / "c.ass").read_text().splitlines()
+              if line.startswith("Dialogue:")]
+    assert len(events) == 10  # one per character as it is spoken
+    assert events[1].endswith("東{\\1c&H00FFFF&}京{\\r}は眠らない街です。")
 
 
 def test_srt_has_one_cue_per_group_without_markup(tmp_path):
