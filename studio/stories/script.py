@@ -7,6 +7,7 @@ import re
 from collections import Counter
 
 from engines.base import EngineError
+from media_tools.captions import join_words
 
 SCRIPT_SYSTEM = (
     "You write narration scripts for short vertical and horizontal videos. Answer with JSON: "
@@ -42,7 +43,9 @@ def _sentences(text: str) -> list[str]:
     units = []
     for paragraph in re.split(r"\n\s*\n", text):
         paragraph = " ".join(paragraph.split())
-        units += [s.strip() for s in re.split(r"(?<=[.!?…])\s+", paragraph) if s.strip()]
+        # Chinese and Japanese end sentences with full-width marks and no space after them.
+        units += [s.strip() for s in re.split(r"(?<=[.!?…])\s+|(?<=[。！？])\s*", paragraph)
+                  if s.strip()]
     return units
 
 
@@ -59,7 +62,7 @@ def split_scenes(script: str, n_scenes: int | None, *, max_scenes: int = 20) -> 
     units = units or [script.strip()]
     while len(units) > n_scenes:
         i = min(range(len(units) - 1), key=lambda k: len(units[k]) + len(units[k + 1]))
-        units[i:i + 2] = [units[i] + " " + units[i + 1]]
+        units[i:i + 2] = [join_words(units[i:i + 2])]
     return units
 
 

@@ -39,3 +39,11 @@ def test_sizes_follow_the_format_and_stay_even():
     assert output_size("4:5", 720) == (720, 900)
     assert output_size("1:1", 720) == (720, 720)
     assert model_size("9:16", area=1024 * 1024, multiple=16) == (768, 1360)
+
+
+def test_chinese_and_japanese_scripts_split_at_their_sentence_ends():
+    script = "東京は眠らない街です。夜も明るい。人々は働き続けます！"
+    assert split_scenes(script, None) == ["東京は眠らない街です。", "夜も明るい。",
+                                          "人々は働き続けます！"]
+    # Merged scenes are joined without a space between the characters.
+    assert split_scenes(script, 2) == ["東京は眠らない街です。", "夜も明るい。人々は働き続けます！"]
