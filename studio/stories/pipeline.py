@@ -228,10 +228,11 @@ def _set_visual(scene: StoryScene, asset: Asset, label: str, start: float = 0.0)
     scene.visual, scene.visual_source, scene.visual_start = asset, label, start
     scene.save(update_fields=["visual", "visual_source", "visual_start", "updated_at"])
     if scene.shot_id:
-        scene.shot.asset = asset
+        # The shot begins where the scene does in its video (a shared background continues).
+        scene.shot.asset, scene.shot.video_start = asset, start
         if asset.kind == Asset.Kind.IMAGE:  # the studio export moves the still the same way
             scene.shot.camera_move = SHOT_MOVES[MOTIONS[(scene.index - 1) % len(MOTIONS)]]
-        scene.shot.save(update_fields=["asset", "camera_move", "updated_at"])
+        scene.shot.save(update_fields=["asset", "camera_move", "video_start", "updated_at"])
 
 
 def _query(scene: StoryScene) -> str:
@@ -251,7 +252,7 @@ def _visual_for(run: Run, scene: StoryScene, used: set[str]) -> tuple[Asset, str
 
 def _scene_frames(run: Run, scene: StoryScene) -> int:
     """A generated clip as long as its scene at the model's frame rate, on the model's frame
-    rule, within the frames quoted at submission (a longer scene loops the clip)."""
+    rule, up to the longest clip the model and the plan allow (a longer scene loops it)."""
     from generation.catalogue import MODELS
     from studio.stories.services import clip_frames
 
