@@ -6,7 +6,7 @@ from studio.models import Comment, Element, Project, Shot, Story, StoryScene
 class ShotInline(admin.TabularInline):
     model = Shot
     fields = ["position", "prompt", "duration", "shot_type", "camera_move", "transition",
-              "asset", "audio", "audio_volume"]
+              "asset", "video_start", "audio", "audio_volume"]
     raw_id_fields = ["asset", "audio"]
     extra = 0
 

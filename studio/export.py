@@ -55,7 +55,7 @@ def project_export(*, project: Project, resolution: str, idempotency_key: str | 
         "clips": [{"asset": s.asset.name, "duration": s.asset.duration,
                    "has_audio": s.asset.has_audio, "transition": s.transition,
                    "shot_id": s.pk, "kind": s.asset.kind, "shot_duration": s.duration,
-                   "camera_move": s.camera_move,
+                   "camera_move": s.camera_move, "video_start": s.video_start,
                    "audio": s.audio.name if s.audio_id else None,
                    "audio_volume": s.audio_volume} for s in shots],
         "music": project.music.name if project.music_id else None,
@@ -95,13 +95,16 @@ def _shot_clip(job, ctx, item: dict):
                     motion=CAMERA_MOTION.get(item.get("camera_move"), "none"),
                     transition=item["transition"]), sound
     length = asset.duration or item["duration"]
-    if sound is not None and shot_length and shot_length > length:
-        # A shot with its own sound lasts the shot, so the words are not cut: a shorter
-        # video is looped.
-        return Clip(path=path, duration=length, has_audio=asset.has_audio, end=shot_length,
-                    loop=True, transition=item["transition"]), sound
-    return Clip(path=path, duration=length, has_audio=asset.has_audio,
-                end=min(length, shot_length) if shot_length else None,
+    start = item.get("video_start") or 0.0
+    if length and start >= length:
+        start = 0.0  # the video was replaced by a shorter one since: play it from its start
+    if shot_length and start + shot_length > length and (sound is not None or start > 0):
+        # A shot with its own sound lasts the shot, so the words are not cut, and a shot that
+        # begins inside its video is not cut short by the video's end: the video loops.
+        return Clip(path=path, duration=length, has_audio=asset.has_audio, start=start,
+                    end=start + shot_length, loop=True, transition=item["transition"]), sound
+    return Clip(path=path, duration=length, has_audio=asset.has_audio, start=start,
+                end=min(length, start + shot_length) if shot_length else None,
                 transition=item["transition"]), sound
 
 

@@ -27,6 +27,9 @@ class ShotForm(forms.Form):
                             help_text="One of your audio files (filename): the shot's narration "
                                       "line, from its start.")
     audio_volume = forms.FloatField(min_value=0, max_value=2, required=False, initial=1)
+    video_start = forms.FloatField(min_value=0, required=False, initial=0,
+                                   label="Start in video (s)",
+                                   help_text="Where the shot begins in its video.")
 
 
 class ElementForm(forms.Form):

@@ -82,6 +82,9 @@ class Shot(TimeStampedModel):
                               help_text="The shot's own sound (e.g. its narration line): starts "
                                         "with the shot in exports, cut at its end.")
     audio_volume = models.FloatField(default=1.0)
+    video_start = models.FloatField(
+        default=0.0, help_text="Seconds into the linked video where the shot begins (a "
+                               "story's scenes continue one background this way).")
 
     class Meta:
         ordering = ["position", "id"]
@@ -92,6 +95,8 @@ class Shot(TimeStampedModel):
             models.CheckConstraint(condition=models.Q(audio_volume__gte=0) &
                                    models.Q(audio_volume__lte=2),
                                    name="studio_shot_audio_volume_range"),
+            models.CheckConstraint(condition=models.Q(video_start__gte=0),
+                                   name="studio_shot_video_start_range"),
         ]
 
     def __str__(self) -> str:

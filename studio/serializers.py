@@ -42,6 +42,10 @@ class ShotWriteSerializer(serializers.Serializer):
                   "shot's start in exports and cut at its end; empty unlinks.")
     audio_volume = serializers.FloatField(required=False, min_value=0, max_value=2,
                                           help_text="0 to 2, default 1.")
+    video_start = serializers.FloatField(
+        required=False, min_value=0,
+        help_text="Seconds into the linked video where the shot begins (default 0); before "
+                  "the video's end. A shot that runs past the video's end loops it.")
 
 
 class ReorderSerializer(serializers.Serializer):
@@ -61,9 +65,9 @@ class ShotSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shot
         fields = ["id", "position", "prompt", "notes", "duration", "shot_type", "camera_move",
-                  "transition", "filename", "video_url", "thumbnail_url", "audio",
-                  "audio_volume", "audio_url", "generation_id", "job_id", "generation_status",
-                  "created_at", "updated_at"]
+                  "transition", "filename", "video_url", "thumbnail_url", "video_start",
+                  "audio", "audio_volume", "audio_url", "generation_id", "job_id",
+                  "generation_status", "created_at", "updated_at"]
 
     def get_audio_url(self, obj) -> str | None:
         return asset_url(obj.audio, base_url=_base(self.context)) if obj.audio_id else None

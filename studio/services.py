@@ -15,7 +15,7 @@ from studio.models import Comment, Element, Project, Shot
 
 PROJECT_FIELDS = {"name", "description", "model", "music_volume"}
 SHOT_FIELDS = {"prompt", "notes", "duration", "shot_type", "camera_move", "transition",
-               "audio_volume"}
+               "audio_volume", "video_start"}
 
 
 def _check_model(model: str) -> None:
@@ -85,7 +85,7 @@ def project_duplicate(*, project: Project) -> Project:
         Shot(project=copy, position=s.position, prompt=s.prompt, notes=s.notes,
              duration=s.duration, shot_type=s.shot_type, camera_move=s.camera_move,
              transition=s.transition, generation_id=s.generation_id, asset_id=s.asset_id,
-             audio_id=s.audio_id, audio_volume=s.audio_volume)
+             audio_id=s.audio_id, audio_volume=s.audio_volume, video_start=s.video_start)
         for s in project.shots.order_by("position", "id")])
     Element.objects.bulk_create([
         Element(project=copy, kind=e.kind, name=e.name, description=e.description,
@@ -100,6 +100,16 @@ def _link_video(shot: Shot, filename: str | None) -> None:
         shot.asset = None
         return
     shot.asset = asset_get_for_user(user=shot.project.owner, name=filename, kinds=("video",))
+
+
+def _check_start(shot: Shot) -> None:
+    """A shot begins inside its video: 400 when `video_start` is at or past the video's end."""
+    asset = shot.asset
+    if (asset is not None and asset.kind == Asset.Kind.VIDEO and asset.duration
+            and shot.video_start >= asset.duration):
+        message = f"Start before the video's end ({asset.duration:.2f} s)."
+        raise ApplicationError(f"video_start: {message}", code="invalid",
+                               fields={"video_start": [message]})
 
 
 def _link_audio(shot: Shot, name: str | None) -> None:
@@ -117,6 +127,7 @@ def shot_create(*, project: Project, data: dict) -> Shot:
                     **{k: v for k, v in data.items() if k in SHOT_FIELDS and v is not None})
         _link_video(shot, data.get("filename"))
         _link_audio(shot, data.get("audio"))
+        _check_start(shot)
         shot.full_clean()
         shot.save()
     return shot
@@ -128,6 +139,7 @@ def shot_update(*, shot: Shot, data: dict) -> Shot:
             setattr(shot, name, data[name])
     _link_video(shot, data.get("filename"))
     _link_audio(shot, data.get("audio"))
+    _check_start(shot)
     shot.full_clean()
     shot.save()
     return shot

@@ -22,7 +22,7 @@ from media_tools.outputs import materialise, store_output, store_video
 from studio.models import Story, StoryScene
 from studio.stories import options as o
 from studio.stories import script as words_of
-from studio.stories.services import story_scenes_create
+from studio.stories.services import narration_shares, scene_seconds, story_scenes_create
 
 INTERMEDIATE = Asset.Origin.INTERMEDIATE
 MOTIONS = ("zoom_in", "pan_right", "zoom_out", "pan_left")
@@ -104,11 +104,9 @@ def _script_from_narration(run: Run) -> None:
     total = ffmpeg.probe(path).duration or 0.0
     script = (opts.get("script") or "").strip()
     if script:
-        texts = words_of.split_scenes(script, opts.get("n_scenes"))
-        weights = [max(1, len(t)) for t in texts]
+        texts = words_of.split_scenes(script, opts.get("n_scenes"), max_scenes=o.MAX_SCENES)
         scenes, start = [], 0.0
-        for text, weight in zip(texts, weights, strict=True):
-            length = total * weight / sum(weights)
+        for text, length in zip(texts, narration_shares(texts, total), strict=True):
             scenes.append({"text": text, "speech_start": start, "speech_duration": length,
                            "words": _spread(text, length), "words_source": "spread"})
             start += length
@@ -230,10 +228,11 @@ def _set_visual(scene: StoryScene, asset: Asset, label: str, start: float = 0.0)
     scene.visual, scene.visual_source, scene.visual_start = asset, label, start
     scene.save(update_fields=["visual", "visual_source", "visual_start", "updated_at"])
     if scene.shot_id:
-        scene.shot.asset = asset
+        # The shot begins where the scene does in its video (a shared background continues).
+        scene.shot.asset, scene.shot.video_start = asset, start
         if asset.kind == Asset.Kind.IMAGE:  # the studio export moves the still the same way
             scene.shot.camera_move = SHOT_MOVES[MOTIONS[(scene.index - 1) % len(MOTIONS)]]
-        scene.shot.save(update_fields=["asset", "camera_move", "updated_at"])
+        scene.shot.save(update_fields=["asset", "camera_move", "video_start", "updated_at"])
 
 
 def _query(scene: StoryScene) -> str:
@@ -253,7 +252,7 @@ def _visual_for(run: Run, scene: StoryScene, used: set[str]) -> tuple[Asset, str
 
 def _scene_frames(run: Run, scene: StoryScene) -> int:
     """A generated clip as long as its scene at the model's frame rate, on the model's frame
-    rule, within the frames quoted at submission (a longer scene loops the clip)."""
+    rule, up to the longest clip the model and the plan allow (a longer scene loops it)."""
     from generation.catalogue import MODELS
     from studio.stories.services import clip_frames
 
@@ -265,10 +264,12 @@ def _scene_frames(run: Run, scene: StoryScene) -> int:
 
 
 def clip_savings(run: Run) -> int:
-    """Credits quoted for the clips this job generated but not used by them: each clip was
-    quoted at the longest length and asked for at its scene's (the same pure function of the
-    stored scene, so a re-run job finds the same figure)."""
+    """Credits reserved for the clips this job generated but not owed for them: each clip is
+    charged at the lesser of its quote (stored in the story's options) and the frames it
+    asked for (the same pure function of the stored scene, so a re-run job finds the same
+    figure)."""
     from generation.catalogue import MODELS, model_cost
+    from studio.stories.services import scene_quote
 
     visual = run.opts.get("visual")
     if run.opts["video_source"] != "ai_video" or not visual:
@@ -278,7 +279,7 @@ def clip_savings(run: Run) -> int:
         if scene.visual_id and scene.visual.source_job_id == run.job.public_id:
             cost = model_cost(spec, frames=_scene_frames(run, scene),
                               steps=visual["params"]["steps"])
-            saved += max(0, visual["cost_per_scene"] - cost)
+            saved += max(0, scene_quote(opts=run.opts, index=scene.index) - cost)
     return saved
 
 
@@ -377,11 +378,9 @@ def _overlap(run: Run) -> float:
 def _scene_length(run: Run, scene: StoryScene, *, last: bool) -> float:
     """A scene lasts its speech and a short pause, plus the transition into the next one
     (which overlaps the two pictures, not the two voices)."""
-    overlap = 0.0 if last else _overlap(run)
-    if run.story.narration_id:  # one uploaded track: the scenes follow its timing exactly
-        return (scene.speech_duration or 0.0) + overlap
-    speech = scene.speech_duration or o.MIN_SCENE
-    return max(o.MIN_SCENE, speech + o.SCENE_TAIL) + overlap
+    # One uploaded track: the scenes follow its timing exactly.
+    return scene_seconds(opts=run.opts, speech=scene.speech_duration,
+                         uploaded=bool(run.story.narration_id), last=last)
 
 
 def _timings(run: Run) -> list[tuple[float, float]]:

@@ -97,9 +97,9 @@ def _visual_model(*, data: dict, video_format: str, tier: Tier) -> dict:
     width, height = o.model_size(video_format, area=area, multiple=spec.size_multiple)
     data = {"prompt": "scene", "width": width, "height": height}
     if not image:
-        # Each scene's clip is asked for at the length of its scene, known once its narration
-        # is made; the quote is for the longest clip the model and the plan allow, and the
-        # job charges the frames each scene actually asked for.
+        # Each scene's clip is asked for at the length of its scene, up to the longest clip
+        # the model and the plan allow; `cost_per_scene` is that longest clip's price, the
+        # quote of a scene whose length cannot be estimated (clip_quotes).
         data["frames"] = clip_frames_cap(spec=spec, tier=tier)
     params = resolve_params(spec=spec, data=data, tier=tier)
     params["task"] = spec.task
@@ -127,6 +127,69 @@ def clip_frames(*, seconds: float, fps: float, rule: int, cap: int) -> int:
     needed = math.ceil(seconds * fps - 1e-6)
     frames = math.ceil(max(0, needed - 1) / rule) * rule + 1
     return min(frames, cap)
+
+
+def _overlap(opts: dict) -> float:
+    from media_tools.composer import TRANSITION
+
+    return 0.0 if opts.get("transition", "cut") == "cut" else TRANSITION
+
+
+def scene_seconds(*, opts: dict, speech: float | None, uploaded: bool, last: bool) -> float:
+    """How long a scene lasts on the story's timeline: its speech and a short pause (a stretch
+    of an uploaded narration exactly), plus the transition into the next scene."""
+    overlap = 0.0 if last else _overlap(opts)
+    if uploaded:
+        return (speech or 0.0) + overlap
+    return max(o.MIN_SCENE, (speech or o.MIN_SCENE) + o.SCENE_TAIL) + overlap
+
+
+def narration_shares(texts: list[str], total: float) -> list[float]:
+    """An uploaded narration with its script: each scene's stretch of the track, in
+    proportion to its text's length."""
+    weights = [max(1, len(t)) for t in texts]
+    return [total * w / sum(weights) for w in weights]
+
+
+def clip_quote(*, visual: dict, seconds: float | None) -> dict:
+    """What one scene's clip is reserved at: the frames that cover `seconds` of scene (the
+    longest clip when the length is not known) and their price."""
+    from generation.catalogue import MODELS, model_cost
+
+    params, spec = visual["params"], MODELS[visual["model"]]
+    if seconds is None:
+        return {"frames": params["frames"], "credits": visual["cost_per_scene"]}
+    frames = clip_frames(seconds=seconds, fps=params["fps"], rule=spec.frame_rule,
+                         cap=params["frames"])
+    return {"frames": frames, "credits": model_cost(spec, frames=frames, steps=params["steps"])}
+
+
+def clip_quotes(*, opts: dict, visual: dict, scenes: list[tuple[int, str, float | None]],
+                uploaded: bool, last_index: int) -> dict[str, dict]:
+    """The clips of these scenes ((index, text, measured speech or None)) quoted from their
+    lengths: the measured speech when there is one, otherwise the speech's estimate from the
+    text (an upper bound), plus the pause and the transition the pipeline adds. Keyed by the
+    scene's index, as stored in the story's options (`visual.quotes`)."""
+    speed = opts.get("voice_speed", 1.0)
+    quotes = {}
+    for index, text, speech in scenes:
+        if speech is None and uploaded:
+            seconds = None  # a stretch of an upload, not timed yet: the longest clip
+        else:
+            seconds = scene_seconds(
+                opts=opts, uploaded=uploaded, last=index == last_index,
+                speech=speech if speech is not None else espeak.estimate_seconds(text,
+                                                                                 speed=speed))
+        quotes[str(index)] = clip_quote(visual=visual, seconds=seconds)
+    return quotes
+
+
+def scene_quote(*, opts: dict, index: int) -> int:
+    """Credits reserved for one scene's clip or picture: its stored quote, or the model's
+    price per scene."""
+    visual = opts.get("visual") or {}
+    quote = (visual.get("quotes") or {}).get(str(index))
+    return quote["credits"] if quote else visual.get("cost_per_scene", 0)
 
 
 def _check_library(kind: str, label: str) -> None:
@@ -207,16 +270,16 @@ def _narration(*, user, data: dict) -> tuple[Asset | None, bool]:
 
 
 def story_cost(*, scenes: int, narration_seconds: float, generate_speech: bool,
-               transcribe: bool, visual_cost_per_scene: int) -> int:
+               transcribe: bool, visual_cost: int) -> int:
     """Composition like an export (2 per scene, at least 3), the narration at the speech
-    rate, a transcription at the subtitle rate, and each generated picture or clip at its
-    model's price."""
+    rate, a transcription at the subtitle rate, and the generated pictures or clips
+    (`visual_cost`, each at its model's price)."""
     cost = per_clip_cost(operation="project_export", clips=scenes)
     if generate_speech:
         cost += duration_cost(operation="tts", seconds=narration_seconds)
     if transcribe:
         cost += 5
-    return cost + visual_cost_per_scene * scenes
+    return cost + visual_cost
 
 
 def _fingerprint(data: dict) -> str:
@@ -289,11 +352,23 @@ def story_submit(*, user, data: dict, idempotency_key: str | None = None) -> Sto
     else:
         n_scenes = n_scenes or o.DEFAULT_SCENES
         seconds = 0.0
+    narration, uploaded = _narration(user=user, data=data) if upload else (None, False)
+    visual_cost = visual["cost_per_scene"] * n_scenes
+    if source == "ai_video" and fixed_text:
+        # The scenes' texts are known: each clip is quoted at its scene's estimated length
+        # (from an uploaded narration with its script, the scene's exact share of the track).
+        texts = split_scenes(fixed_text, n_scenes, max_scenes=o.MAX_SCENES)
+        shares = (narration_shares(texts, narration.duration or 0.0)
+                  if upload and narration.duration else [None] * len(texts))
+        visual["quotes"] = clip_quotes(
+            opts=data, visual=visual, uploaded=upload, last_index=len(texts),
+            scenes=[(i, t, share) for i, (t, share) in enumerate(zip(texts, shares,
+                                                                     strict=True), start=1)])
+        visual_cost = sum(q["credits"] for q in visual["quotes"].values())
     cost = story_cost(scenes=n_scenes, narration_seconds=max(1.0, seconds),
                       generate_speech=not upload, transcribe=transcribe,
-                      visual_cost_per_scene=visual["cost_per_scene"])
+                      visual_cost=visual_cost)
 
-    narration, uploaded = _narration(user=user, data=data) if upload else (None, False)
     opts = {k: v for k, v in data.items() if k not in ("mp3_file", "webhook")}
     opts.update(width=width, height=height, fps=o.FPS, n_scenes=n_scenes,
                 speech_engine=speech_engine, visual=visual if visual.get("model") else None,
@@ -341,12 +416,14 @@ def story_resume(*, story: Story, idempotency_key: str | None = None) -> Story:
     speed = opts.get("voice_speed", 1.0)
     seconds = (sum(espeak.estimate_seconds(s.text, speed=speed) for s in missing_speech)
                if missing_speech is not None else n * SECONDS_PER_SCENE)
-    missing_visuals = (len([s for s in scenes if s.visual_id is None]) if scenes else n)
-    visual_cost = (opts.get("visual") or {}).get("cost_per_scene", 0)
-    cost = per_clip_cost(operation="project_export", clips=n) + visual_cost * missing_visuals
+    opts = _requote_clips(story=story, scenes=scenes)
+    missing = [s.index for s in scenes if s.visual_id is None] if scenes else range(1, n + 1)
+    cost = (per_clip_cost(operation="project_export", clips=n)
+            + sum(scene_quote(opts=opts, index=i) for i in missing))
     if opts.get("speech_engine") and seconds > 0:
         cost += duration_cost(operation="tts", seconds=seconds)
     with transaction.atomic():
+        story.options = opts
         job, _ = job_submit(owner=story.owner, kind=STORY_JOB, params={"story_id": story.pk,
                                                                       "resume": True},
                             cost=cost, engine=story.job.engine if story.job else "",
@@ -354,8 +431,39 @@ def story_resume(*, story: Story, idempotency_key: str | None = None) -> Story:
                             idempotency_key=idempotency_key,
                             request_hash=f"story-resume:{story.pk}:{story.job_id}")
         story.job = job
-        story.save(update_fields=["job", "updated_at"])
+        story.save(update_fields=["job", "options", "updated_at"])
     return story
+
+
+def _requote_clips(*, story: Story, scenes: list[StoryScene]) -> dict:
+    """The story's options with its missing clips quoted again as submission does: each
+    scene from its measured speech or its text; before the scenes exist, from the script
+    when it is known (fixed mode, an upload with its script), else at the longest clip."""
+    opts = dict(story.options)
+    visual = opts.get("visual")
+    if opts["video_source"] != "ai_video" or not visual:
+        return opts
+    uploaded = bool(story.narration_id)
+    if scenes:
+        todo = [(s.index, s.text, s.speech_duration if (s.speech_id or uploaded) else None)
+                for s in scenes if s.visual_id is None]
+        last = max(s.index for s in scenes)
+    else:
+        text = (opts.get("script") or "").strip() if uploaded else (
+            story.prompt if opts.get("mode") != "generate" else "")
+        texts = split_scenes(text, opts["n_scenes"], max_scenes=o.MAX_SCENES) if text else []
+        total = story.narration.duration if uploaded else None
+        shares = narration_shares(texts, total) if total else [None] * len(texts)
+        todo = [(i, t, share) for i, (t, share) in enumerate(zip(texts, shares, strict=True),
+                                                             start=1)]
+        last = len(texts)
+    quotes = dict(visual.get("quotes") or {})
+    if not scenes:
+        quotes = {}  # the scenes are made again: nothing quoted before stands
+    quotes.update(clip_quotes(opts=opts, visual=visual, scenes=todo, uploaded=uploaded,
+                              last_index=last))
+    opts["visual"] = {**visual, "quotes": quotes}
+    return opts
 
 
 def story_scene_regenerate(*, story: Story, index: int, data: dict,
@@ -397,8 +505,18 @@ def story_scene_regenerate(*, story: Story, index: int, data: dict,
         cost += duration_cost(operation="tts", seconds=espeak.estimate_seconds(
             text, speed=story.options.get("voice_speed", 1.0)))
     new_visual = "visual_prompt" in data or bool(data.get("visual"))
+    if new_visual and opts["video_source"] == "ai_video" and opts.get("visual"):
+        # The new clip is quoted at the scene's length: its narration's when it keeps it,
+        # otherwise the estimate from its (new) text.
+        speech = (None if new_speech else scene.speech_duration)
+        opts = dict(opts)
+        opts["visual"] = {**opts["visual"], "quotes": {
+            **(opts["visual"].get("quotes") or {}),
+            **clip_quotes(opts=opts, visual=opts["visual"], uploaded=bool(story.narration_id),
+                          last_index=n, scenes=[(index, data.get("text") or scene.text,
+                                                 speech)])}}
     if new_visual:
-        cost += (opts.get("visual") or {}).get("cost_per_scene", 0)
+        cost += scene_quote(opts=opts, index=index)
     changes = {k: data[k] for k in ("text", "visual_prompt", "voice") if k in data}
     changes.update(new_speech=new_speech, new_visual=new_visual)
     with transaction.atomic():
@@ -412,7 +530,8 @@ def story_scene_regenerate(*, story: Story, index: int, data: dict,
                                                               "scene": index, **changes}),
                             webhook_url=data.get("webhook", ""))
         story.job = job
-        story.save(update_fields=["job", "updated_at"])
+        story.options = opts
+        story.save(update_fields=["job", "options", "updated_at"])
     return job
 
 
