@@ -6,7 +6,7 @@ from pathlib import Path
 
 from assets.models import Asset
 from jobs.models import Job
-from studio.models import Story
+from studio.models import Project, Story
 
 
 def story_of(response) -> Story:
@@ -50,3 +50,14 @@ def frame(path: Path, at: float, *, size: str | None = None) -> tuple[int, int, 
                          capture_output=True, check=True).stdout
     image = Image.open(io.BytesIO(png)).convert("RGB")
     return image.width, image.height, image.tobytes()
+
+
+def export(api, project: Project, capture) -> Path:
+    """Export `project` at 720p through the API, run inline; the exported video's path."""
+    with capture(execute=True):
+        r = api.post(f"/api/projects/{project.pk}/export", {"resolution": "720p"},
+                     format="json")
+    assert r.status_code == 202, r.content
+    job = Job.objects.get(public_id=r.json()["job_id"])
+    assert job.status == "completed", (job.error_code, job.error_message)
+    return path_of(Asset.objects.get(name=job.result["outputs"][0]))

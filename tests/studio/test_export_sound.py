@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 from assets.models import Asset
-from jobs.models import Job
 from studio.models import Project, Shot
 from tests.conftest import assert_error
 from tests.engines.media import make_image
 from tests.media_tools.conftest import on_plan, stored
-from tests.studio.stories import completed, path_of, rms, samples, story_of
+from tests.studio.stories import completed, export, path_of, rms, samples, story_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +30,6 @@ def tone(path: Path, *, seconds: float, freq: int = 440) -> Path:
 
 def picture(user, tmp_path, name: str) -> Asset:
     return stored(user, make_image(tmp_path / f"{name}.png", size=(320, 240)), "image")
-
-
-def export(api, project: Project, capture) -> Path:
-    with capture(execute=True):
-        r = api.post(f"/api/projects/{project.pk}/export", {"resolution": "720p"},
-                     format="json")
-    assert r.status_code == 202, r.content
-    job = Job.objects.get(public_id=r.json()["job_id"])
-    assert job.status == "completed", (job.error_code, job.error_message)
-    return path_of(Asset.objects.get(name=job.result["outputs"][0]))
 
 
 def loud(path: Path, start: float, end: float) -> float:

@@ -10,13 +10,12 @@ import pytest
 from assets.models import Asset
 from assets.services import asset_create_from_path
 from engines.ffmpeg import probe
-from jobs.models import Job
 from media_tools.library import library_item_create
 from studio.models import Project, Shot
 from tests.conftest import assert_error
 from tests.factories import PASSWORD
 from tests.media_tools.conftest import on_plan
-from tests.studio.stories import completed, path_of, story_of
+from tests.studio.stories import completed, export, story_of
 
 pytestmark = pytest.mark.django_db
 
@@ -60,16 +59,6 @@ def difference(a: bytes, b: bytes) -> float:
 def source_frame_shown(source: list[bytes], exported: bytes) -> int:
     """The index of the source frame the exported picture matches best."""
     return min(range(len(source)), key=lambda i: difference(source[i], exported))
-
-
-def export(api, project: Project, capture) -> Path:
-    with capture(execute=True):
-        r = api.post(f"/api/projects/{project.pk}/export", {"resolution": "720p"},
-                     format="json")
-    assert r.status_code == 202, r.content
-    job = Job.objects.get(public_id=r.json()["job_id"])
-    assert job.status == "completed", (job.error_code, job.error_message)
-    return path_of(Asset.objects.get(name=job.result["outputs"][0]))
 
 
 def test_two_shots_of_one_video_start_where_each_says(
