@@ -90,7 +90,7 @@ def _video_in(path: Path, *options: str) -> list[str]:
 
 
 def output_picture(chain: str, *, mark: bool, out: Path, width: int, height: int, index: int,
-             source: str = "0:v") -> tuple[list[str], str]:
+                   source: str = "0:v") -> tuple[list[str], str]:
     """Filtergraph text that makes the output picture `[v]`: `chain` over `source`, then, with
     `mark`, the Free plan's watermark in the top right corner of the width x height result.
     Returns the extra input the mark needs (it becomes input `index`) and the graph."""
@@ -191,7 +191,7 @@ def speed(src: Path, out: Path, *, factor: float, runner: Runner, mark: bool = F
     fps = info.fps or 25
     length = info.duration / factor
     extra, graph = output_picture(f"setpts=PTS/{factor:.6f},fps={fps:.6f}", mark=mark, out=out,
-                            width=info.width, height=info.height, index=1)
+                                  width=info.width, height=info.height, index=1)
     maps = ["-map", "[v]"]
     if info.has_audio:
         graph += f";[0:a]{atempo_chain(factor)}[a]"
@@ -209,7 +209,7 @@ def crop(src: Path, out: Path, *, x: int, y: int, width: int, height: int,
         raise EngineError("The region is outside the frame.", code="invalid_params")
     width, height = _even(width), _even(height)
     extra, graph = output_picture(f"crop={width}:{height}:{x}:{y},setsar=1", mark=mark, out=out,
-                            width=width, height=height, index=1)
+                                  width=width, height=height, index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
                 "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="crop")
@@ -248,7 +248,7 @@ def text_overlay(src: Path, out: Path, *, text: str, workdir: Path, position: st
     draw = _text_filter(text, text_file, size=font_size, color=color, x="(w-text_w)/2", y=y,
                         enable=(start, end), box=True)
     extra, graph = output_picture(draw, mark=mark, out=out, width=info.width, height=info.height,
-                            index=1)
+                                  index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
                 "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="overlay")
@@ -343,7 +343,7 @@ def video_to_gif(src: Path, out: Path, *, width: int, fps: int, runner: Runner,
     # What `scale=W:-2` gives: the source's aspect, rounded to the nearest even height.
     height = max(2, (width * info.height + info.width) // (2 * info.width) * 2)
     extra, graph = output_picture(f"fps={int(fps)},scale={width}:{height}:flags=lanczos", mark=mark,
-                            out=out, width=width, height=height, index=1)
+                                  out=out, width=width, height=height, index=1)
     graph += (";[v]split[a][b];[a]palettegen=stats_mode=diff[p];"
               "[b][p]paletteuse=dither=bayer:bayer_scale=4")
     # The limit is an input option: palettegen waits for the end of its input, so cutting
@@ -377,7 +377,7 @@ def watermark_text(src: Path, out: Path, *, text: str, workdir: Path, position: 
     size = max(12, info.height // 18)
     draw = _text_filter(text, text_file, size=size, color="white", x=x, y=y, alpha=opacity)
     extra, graph = output_picture(draw, mark=mark, out=out, width=info.width, height=info.height,
-                            index=1)
+                                  index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
                 "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="watermark")
@@ -395,7 +395,7 @@ def watermark_image(src: Path, out: Path, *, image: Path, position: str, opacity
     mark_width = _even(max(16, info.width / 5))
     x, y = _corner(position)
     extra, picture = output_picture("format=yuv420p", mark=mark, out=out, width=info.width,
-                              height=info.height, index=2, source="own")
+                                    height=info.height, index=2, source="own")
     graph = (f"[1:v]scale={mark_width}:-2,format=rgba,colorchannelmixer=aa={opacity:.3f}[wm];"
              f"[0:v][wm]overlay=x={x}:y={y}:format=auto[own];{picture}")
     runner.run([*_video_in(src), *ffmpeg.input_args(image, formats=ffmpeg.IMAGE_DEMUXERS),
@@ -420,7 +420,7 @@ def upscale(src: Path, out: Path, *, factor: int, runner: Runner, mark: bool = F
     if width * height > MAX_OUTPUT_PIXELS:
         raise EngineError("The upscaled video would be larger than 4K.", code="invalid_params")
     extra, graph = output_picture(f"scale={width}:{height}:flags=lanczos,setsar=1", mark=mark,
-                            out=out, width=width, height=height, index=1)
+                                  out=out, width=width, height=height, index=1)
     runner.run([*_video_in(src), *extra, "-filter_complex", graph, "-map", "[v]",
                 "-map", "0:a:0?", *VIDEO_CODEC, *audio_out(info), *MP4, str(out)],
                duration=info.duration, stage="upscale")
