@@ -5,16 +5,9 @@ import pytest
 from accounts.models import ApiKey, User
 from generation.models import Generation
 
+from .journeys import sign_up
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_up(page, username="newcomer"):
-    page.goto("/signup/")
-    page.fill("#id_username", username)
-    page.fill("#id_email", f"{username}@example.com")
-    page.fill("#id_password", "a-long-passphrase")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/dashboard/$"))
 
 
 def test_a_newcomer_signs_up_creates_a_key_and_sees_credits(page):
